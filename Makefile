@@ -1,0 +1,38 @@
+# zkarena developer entry points. `make test` works on a fresh clone: it builds the virtual
+# environment, starts the local services and runs the linter and the whole test suite.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Written after a successful install; pyproject.toml being newer triggers a re-install.
+STAMP := $(VENV)/.zkarena-installed
+
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/zkarena
+CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
+export DATABASE_URL CELERY_BROKER_URL
+SERVICES ?= postgresql redis rabbitmq
+# Two workers for two cores; pytest-django gives each worker its own test database.
+PYTEST_ARGS ?= -n 2
+
+.PHONY: venv services lint test
+
+venv: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[test]'
+	touch $@
+
+services:
+	scripts/ensure-services.sh $(SERVICES)
+	scripts/ensure-database.sh '$(DATABASE_URL)'
+
+lint: venv
+	$(BIN)/ruff check .
+
+# Lint first (it is quick), so that pytest's summary is the last thing printed.
+test: venv services
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)

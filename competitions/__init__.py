@@ -1,0 +1,1 @@
+"""Django app for competitions, commitments, submissions and the leaderboard."""

@@ -1,0 +1,15 @@
+"""Settings for the test suite: the real settings, plus what a test run may lack.
+
+Tests read DATABASE_URL and CELERY_BROKER_URL like any deployment (`make test` points them at
+PostgreSQL and Redis; without them the embedded defaults apply).
+"""
+
+import os
+
+# A test run has no deployment secret; this key signs nothing that outlives the run.
+os.environ.setdefault("SECRET_KEY", "zkarena-test-suite-only-" + "x" * 32)
+
+from .settings import *  # noqa: E402, F403
+
+# Password hashing is deliberately slow; tests create users, they don't guard them.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

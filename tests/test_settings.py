@@ -1,0 +1,105 @@
+"""Settings come from the environment, with an embedded default that needs no service."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from zkarena_site import settings as site_settings
+
+# Prints what the site settings and the Celery app make of the environment.
+REPORT_SETTINGS = """
+import json, os
+os.environ['DJANGO_SETTINGS_MODULE'] = 'zkarena_site.settings'
+import django
+django.setup()
+from django.conf import settings
+from zkarena_site.celery import app
+conf = app.conf  # finalises the Celery configuration (and makes the broker folders)
+folders = conf.broker_transport_options or {}
+print(json.dumps({
+    'debug': settings.DEBUG,
+    'engine': settings.DATABASES['default']['ENGINE'],
+    'db_name': str(settings.DATABASES['default']['NAME']),
+    'broker': conf.broker_url,
+    'folders': {k: os.path.isdir(v) for k, v in folders.items()},
+    'installed': settings.INSTALLED_APPS,
+    'time_zone': settings.TIME_ZONE,
+    'use_tz': settings.USE_TZ,
+}))
+"""
+
+SERVICE_VARIABLES = {"DATABASE_URL": "", "CELERY_BROKER_URL": "", "DEBUG": ""}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", True), ("true", True), ("Yes", True), ("on", True), ("0", False), ("off", False)],
+)
+def test_env_bool_spellings(monkeypatch, raw, expected):
+    monkeypatch.setenv("ZKARENA_TEST_FLAG", raw)
+    assert site_settings.env_bool("ZKARENA_TEST_FLAG") is expected
+
+
+def test_env_bool_rejects_other_words(monkeypatch):
+    monkeypatch.setenv("ZKARENA_TEST_FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="ZKARENA_TEST_FLAG"):
+        site_settings.env_bool("ZKARENA_TEST_FLAG")
+
+
+def test_env_list_and_int(monkeypatch):
+    monkeypatch.setenv("ZKARENA_TEST_LIST", " a.example, ,b.example ")
+    monkeypatch.setenv("ZKARENA_TEST_INT", "x")
+    assert site_settings.env_list("ZKARENA_TEST_LIST", []) == ["a.example", "b.example"]
+    assert site_settings.env_list("ZKARENA_TEST_UNSET", ["d"]) == ["d"]
+    with pytest.raises(ImproperlyConfigured, match="ZKARENA_TEST_INT"):
+        site_settings.env_int("ZKARENA_TEST_INT", 1)
+
+
+def test_embedded_default_needs_no_service(run_python, tmp_path):
+    result = run_python(["-c", REPORT_SETTINGS], env=SERVICE_VARIABLES)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["debug"] is False
+    assert report["engine"] == "django.db.backends.sqlite3"
+    assert report["db_name"] == str(tmp_path / "var" / "zkarena.sqlite3")
+    assert report["broker"].startswith("filesystem://")
+    assert report["folders"] == {
+        "data_folder_in": True,
+        "data_folder_out": True,
+        "control_folder": True,
+    }
+    for app in ("rest_framework", "rest_framework.authtoken", "drf_spectacular"):
+        assert app in report["installed"]
+    assert {"competitions", "verifier"} <= set(report["installed"])
+    assert (report["time_zone"], report["use_tz"]) == ("UTC", True)
+
+
+def test_services_come_from_the_environment(run_python):
+    env = {
+        "DATABASE_URL": "postgres://someone@db.invalid:5433/elsewhere",
+        "CELERY_BROKER_URL": "redis://broker.invalid:6379/3",
+    }
+    result = run_python(["-c", REPORT_SETTINGS], env=env)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["engine"] == "django.db.backends.postgresql"
+    assert report["db_name"] == "elsewhere"
+    assert report["broker"] == "redis://broker.invalid:6379/3"
+    assert report["folders"] == {}
+
+
+def test_secret_key_is_required_without_debug(run_python):
+    code = "import zkarena_site.settings"
+    result = run_python(["-c", code], env={"SECRET_KEY": "", "DEBUG": ""}, check=False)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+    result = run_python(["-c", code], env={"SECRET_KEY": "", "DEBUG": "1"})
+    assert result.returncode == 0
+
+
+def test_openapi_schema_is_served(client):
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "zkarena API"

@@ -1,0 +1,1 @@
+"""Django app holding the Celery tasks that verify submissions."""
