@@ -1,0 +1,124 @@
+"""The public description of a competition, as far as a proof is concerned.
+
+A proof is bound to the *competition digest*: SHA-256 over a canonical encoding of the
+competition's immutable id (a UUID, never an editable slug), the salted test-set digest,
+N, the number of classes, the input shape and the input scale. The accuracy threshold is a
+server-side acceptance rule (an exact fraction, c ≥ ⌈t·N⌉), carried here for the command
+line but kept out of the digest: the same proof is valid whatever the threshold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import struct
+import uuid
+from dataclasses import dataclass
+from fractions import Fraction
+
+SPEC_VERSION = 1
+MAX_SAMPLES = 1 << 20
+MAX_CLASSES = 1 << 16
+
+
+class SpecError(ValueError):
+    """A competition description that is malformed or out of bounds."""
+
+
+def parse_threshold(text: str | Fraction) -> Fraction:
+    """'0.9', '9/10' or a Fraction → an exact fraction in (0, 1]; floats never enter."""
+    try:
+        t = Fraction(text) if isinstance(text, Fraction) else Fraction(str(text).strip())
+    except (ValueError, ZeroDivisionError) as exc:
+        raise SpecError(f"threshold {text!r} is not a number or fraction") from exc
+    if not 0 < t <= 1:
+        raise SpecError(f"threshold {t} must be in (0, 1]")
+    return t
+
+
+@dataclass(frozen=True)
+class CompetitionSpec:
+    competition_id: uuid.UUID
+    test_set_digest: bytes  # SHA-256(salt ‖ canonical test set), 32 bytes
+    num_samples: int
+    num_classes: int
+    input_shape: tuple[int, ...]
+    input_scale: int  # a real input value v is published as the integer round(v·scale)
+    threshold: Fraction
+
+    def __post_init__(self):
+        if len(self.test_set_digest) != 32:
+            raise SpecError("the test-set digest is 32 bytes")
+        if not 1 <= self.num_samples <= MAX_SAMPLES:
+            raise SpecError(f"N must be in [1, {MAX_SAMPLES}]")
+        if not 2 <= self.num_classes <= MAX_CLASSES:
+            raise SpecError(f"the class count must be in [2, {MAX_CLASSES}]")
+        if not self.input_shape or any(d < 1 for d in self.input_shape) or len(
+            self.input_shape
+        ) > 4:
+            raise SpecError("the input shape has 1 to 4 positive dimensions")
+        if self.input_scale < 1:
+            raise SpecError("the input scale is a positive integer")
+        if not 0 < self.threshold <= 1:
+            raise SpecError("the threshold must be in (0, 1]")
+
+    @property
+    def required_correct(self) -> int:
+        """⌈threshold·N⌉ in exact arithmetic."""
+        return math.ceil(self.threshold * self.num_samples)
+
+    def canonical_bytes(self) -> bytes:
+        return b"".join(
+            [
+                b"zkarena/competition",
+                struct.pack(">H", SPEC_VERSION),
+                self.competition_id.bytes,
+                self.test_set_digest,
+                struct.pack(">IIQ", self.num_samples, self.num_classes, self.input_scale),
+                struct.pack(">B", len(self.input_shape)),
+                b"".join(struct.pack(">I", d) for d in self.input_shape),
+            ]
+        )
+
+    def digest(self) -> bytes:
+        return hashlib.sha256(self.canonical_bytes()).digest()
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "version": SPEC_VERSION,
+                "competition_id": str(self.competition_id),
+                "test_set_digest": self.test_set_digest.hex(),
+                "num_samples": self.num_samples,
+                "num_classes": self.num_classes,
+                "input_shape": list(self.input_shape),
+                "input_scale": self.input_scale,
+                "threshold": str(self.threshold),
+                "digest": self.digest().hex(),
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> CompetitionSpec:
+        try:
+            d = json.loads(text)
+            if d.get("version") != SPEC_VERSION:
+                raise SpecError(f"unsupported competition spec version {d.get('version')}")
+            spec = cls(
+                competition_id=uuid.UUID(d["competition_id"]),
+                test_set_digest=bytes.fromhex(d["test_set_digest"]),
+                num_samples=int(d["num_samples"]),
+                num_classes=int(d["num_classes"]),
+                input_shape=tuple(int(x) for x in d["input_shape"]),
+                input_scale=int(d["input_scale"]),
+                threshold=parse_threshold(d["threshold"]),
+            )
+        except SpecError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SpecError(f"malformed competition spec: {exc}") from exc
+        if "digest" in d and d["digest"] != spec.digest().hex():
+            raise SpecError("the competition spec's digest field does not match its contents")
+        return spec
