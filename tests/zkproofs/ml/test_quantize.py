@@ -1,0 +1,163 @@
+"""Quantization: float vs integer predictions on real models, determinism, soundness checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from zkproofs.ml import (
+    Architecture,
+    Dense,
+    FloatConv2d,
+    FloatDense,
+    FloatModel,
+    QuantizationError,
+    compare,
+    count_correct,
+    intervals,
+    load_onnx,
+    quantize,
+)
+from zkproofs.ml.architecture import signed_range
+
+from .helpers import to_onnx_bytes, torch_like_conv_net
+
+
+@pytest.fixture(scope="module")
+def lr_float(digits_lr):
+    return load_onnx(to_onnx_bytes(digits_lr, 64, zipmap=False))
+
+
+@pytest.fixture(scope="module")
+def mlp_float(digits_mlp):
+    return load_onnx(to_onnx_bytes(digits_mlp, 64, zipmap=False))
+
+
+@pytest.mark.parametrize("which", ["lr", "mlp"])
+def test_digits_quantized_model_agrees_with_the_float_model(digits, lr_float, mlp_float, which):
+    fm = lr_float if which == "lr" else mlp_float
+    model, report = quantize(fm, digits.x_train, digits.y_train, input_range=(0, 16))
+    test = compare(fm, model, digits.x_test, digits.y_test)
+    print(f"\n{which}: calibration {report.calibration}; test {test}\n{report.summary()}")
+    assert test.n_samples == 360
+    assert test.agreement >= 0.98
+    assert test.quantized_accuracy >= test.float_accuracy - 0.01
+    assert test.quantized_accuracy >= 0.95
+    assert count_correct(model, digits.x_test, digits.y_test) == round(
+        test.quantized_accuracy * 360
+    )
+    assert report.agreement >= 0.99
+
+    arch = model.architecture
+    assert arch.input_shape == (64,) and arch.input_range == (0, 16)
+    assert arch.layers[-1].shift == 0 and arch.num_classes == 10
+    if which == "mlp":
+        hidden = arch.layers[0]
+        assert hidden.relu and hidden.shift > 0
+        assert report.layers[0].calibration_peak < 2**8  # activation_bits = 8
+    # Every tensor respects its declared width; the power-of-two weight scale is the largest
+    # that fits int8, so the largest weight lands in [64, 127].
+    for slot, values in model:
+        lo, hi = signed_range(slot.bits)
+        assert lo <= values.min() and values.max() <= hi
+    assert 64 <= np.abs(model.weight(0)).max() <= 127
+    # The model is usable on any input in the declared range.
+    assert intervals(arch).max_abs() < 2**62
+
+
+def test_quantization_is_deterministic(digits, mlp_float):
+    a, _ = quantize(mlp_float, digits.x_train, input_range=(0, 16))
+    b, _ = quantize(mlp_float, digits.x_train, input_range=(0, 16))
+    assert a.architecture.digest() == b.architecture.digest()
+    np.testing.assert_array_equal(a.flat_weights(), b.flat_weights())
+
+
+def test_declared_bias_width_is_capped_by_the_worst_case_accumulator(digits, lr_float):
+    model, report = quantize(lr_float, digits.x_train, input_range=(0, 16), bias_bits=32)
+    # Σ|x|·2^7 over 64 inputs of at most 16 is 2^17: a 19-bit bias is already wider than
+    # anything W·x can reach, so 32 bits would only widen the circuit's range checks.
+    assert model.architecture.layers[0].bias_bits == 19
+    assert report.layers[0].bias_bits == 19
+    narrow, _ = quantize(lr_float, digits.x_train, input_range=(0, 16), bias_bits=12)
+    assert narrow.architecture.layers[0].bias_bits == 12
+
+
+def test_weight_exponent_drops_when_the_bias_does_not_fit():
+    fm = FloatModel((2,), (FloatDense([[1.0, -1.0], [0.5, 0.25]], [1000.0, 0.0]),))
+    x = np.array([[0, 1], [1, 0], [3, 3]])
+    model, report = quantize(fm, x, input_range=(0, 3), bias_bits=8)
+    assert abs(model.bias(0)).max() <= 127
+    assert report.layers[0].weight_exponent < 6  # 2^6 would fit the weights but not the bias
+    np.testing.assert_array_equal(
+        compare(fm, model, x).agreement, 1.0
+    )  # the bias dominates either way
+
+
+def test_binary_breast_cancer(breast_cancer):
+    model_sk, xi_tr, xi_te, y_tr, y_te = breast_cancer
+    fm = load_onnx(to_onnx_bytes(model_sk, 30, zipmap=False))
+    qm, report = quantize(fm, xi_tr, y_tr, input_range=(-64, 64), input_scale=8)
+    test = compare(fm, qm, xi_te, y_te, input_scale=8)
+    print(f"\nbreast cancer: calibration {report.calibration}; test {test}")
+    assert test.agreement >= 0.97
+    assert test.quantized_accuracy >= 0.9
+    # Integer logits stay exactly [-t, t], so class 1 iff t > 0 (ties go to class 0).
+    logits = qm.weight(0)
+    np.testing.assert_array_equal(logits[0], -logits[1])
+
+
+def test_conv_net(digits):
+    fm = load_onnx(torch_like_conv_net(relu_after_pool=True))
+    x_tr = digits.x_train.reshape(-1, 1, 8, 8)
+    x_te = digits.x_test.reshape(-1, 1, 8, 8)
+    model, report = quantize(fm, x_tr, input_range=(0, 16))
+    test = compare(fm, model, x_te)
+    print(f"\nconv net (random weights): {test}\n{report.summary()}")
+    assert test.agreement >= 0.9
+    assert [layer.KIND for layer in model.architecture.layers] == [
+        "conv2d", "maxpool2d", "conv2d", "maxpool2d", "flatten", "dense", "dense",
+    ]  # fmt: skip
+    assert model.architecture.layers[0].relu
+
+
+def test_calibration_inputs_are_checked(digits, lr_float):
+    with pytest.raises(QuantizationError, match="integers"):
+        quantize(lr_float, digits.x_train.astype(float), input_range=(0, 16))
+    with pytest.raises(QuantizationError, match="range"):
+        quantize(lr_float, digits.x_train, input_range=(0, 15))
+    with pytest.raises(QuantizationError, match="shape"):
+        quantize(lr_float, digits.x_train[:, :63], input_range=(0, 16))
+    with pytest.raises(QuantizationError, match="input_scale"):
+        quantize(lr_float, digits.x_train, input_range=(0, 16), input_scale=0)
+    with pytest.raises(QuantizationError, match="input_range"):
+        quantize(lr_float, digits.x_train, input_range=(16, 0))
+    with pytest.raises(QuantizationError, match="input_range"):
+        quantize(lr_float, digits.x_train, input_range=(0.5, 16))
+    with pytest.raises(QuantizationError, match="activation_bits"):
+        quantize(lr_float, digits.x_train, input_range=(0, 16), activation_bits=40)
+
+
+def test_a_model_that_could_overflow_is_refused():
+    # Wide weights on a huge input range: worst-case accumulators pass 2^62 by layer 2.
+    rng = np.random.default_rng(0)
+    layers = tuple(
+        FloatDense(rng.normal(size=(64, 64)), rng.normal(size=64), relu=True) for _ in range(3)
+    ) + (FloatDense(rng.normal(size=(2, 64)), np.zeros(2)),)
+    fm = FloatModel((64,), layers)
+    x = rng.integers(-(2**31), 2**31, size=(20, 64))
+    with pytest.raises(QuantizationError, match="overflow"):
+        quantize(
+            fm, x, input_range=(-(2**32), 2**32), weight_bits=32, bias_bits=62,
+            activation_bits=32,
+        )  # fmt: skip
+
+
+def test_float_model_validation():
+    with pytest.raises(ValueError, match="NaN"):
+        FloatDense([[np.nan]], [0.0])
+    with pytest.raises(ValueError, match="bias"):
+        FloatDense([[1.0, 2.0]], [0.0, 1.0])
+    with pytest.raises(ValueError, match="logit layer"):
+        FloatModel((1, 2, 2), (FloatConv2d(np.ones((2, 1, 2, 2)), np.zeros(2)),))
+    skeleton = FloatModel((2,), (FloatDense([[1.0, 2.0], [0.0, 1.0]], [0.0, 0.0]),)).skeleton
+    assert skeleton == Architecture((2,), (0, 0), (Dense(2, 2),))

@@ -1,0 +1,104 @@
+"""The ML front end: ONNX import, quantization, the public architecture, the reference
+integer evaluator (the definition of the model semantics) and test-set files.
+
+Typical use::
+
+    float_model = load_onnx("model.onnx")
+    model, report = quantize(float_model, x_train_int, y_train, input_range=(0, 16))
+    arch = model.architecture          # public, frozen at commit time
+    vector = model.flat_weights()      # secret, committed as C_W
+    c = count_correct(model, x_test, y_test)
+"""
+
+from .architecture import (
+    Architecture,
+    ArchitectureDecodeError,
+    ArchitectureError,
+    AvgPool2d,
+    Conv2d,
+    Dense,
+    Flatten,
+    MaxPool2d,
+    ModelLimitError,
+    QuantizedModel,
+    TensorSlot,
+)
+from .datasets import (
+    DatasetError,
+    canonical_bytes,
+    load_csv,
+    load_npz,
+    new_salt,
+    salted_digest,
+    save_npz,
+)
+from .evaluate import (
+    INTERVAL_BOUND,
+    InputError,
+    Interval,
+    IntervalOverflowError,
+    Intervals,
+    LayerIntervals,
+    LayerTrace,
+    count_correct,
+    intervals,
+    logits,
+    predict,
+    trace,
+)
+from .onnx_import import OnnxImportError, OnnxLimitError, UnsupportedOperatorError, load_onnx
+from .quantize import (
+    Accuracy,
+    FloatConv2d,
+    FloatDense,
+    FloatModel,
+    QuantizationError,
+    QuantizationReport,
+    compare,
+    quantize,
+)
+
+__all__ = [
+    "INTERVAL_BOUND",
+    "Accuracy",
+    "Architecture",
+    "ArchitectureDecodeError",
+    "ArchitectureError",
+    "AvgPool2d",
+    "Conv2d",
+    "DatasetError",
+    "Dense",
+    "Flatten",
+    "FloatConv2d",
+    "FloatDense",
+    "FloatModel",
+    "InputError",
+    "Interval",
+    "IntervalOverflowError",
+    "Intervals",
+    "LayerIntervals",
+    "LayerTrace",
+    "MaxPool2d",
+    "ModelLimitError",
+    "OnnxImportError",
+    "OnnxLimitError",
+    "QuantizationError",
+    "QuantizationReport",
+    "QuantizedModel",
+    "TensorSlot",
+    "UnsupportedOperatorError",
+    "canonical_bytes",
+    "compare",
+    "count_correct",
+    "intervals",
+    "load_csv",
+    "load_npz",
+    "load_onnx",
+    "logits",
+    "new_salt",
+    "predict",
+    "quantize",
+    "salted_digest",
+    "save_npz",
+    "trace",
+]
