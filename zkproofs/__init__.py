@@ -1,0 +1,53 @@
+"""zkproofs: transparent zero-knowledge proofs that a committed model reaches a claimed
+accuracy (Spartan with Hyrax-style zero knowledge over BLS12-381; no trusted setup).
+
+Library first: nothing here imports Django. The main entry points:
+
+- :func:`commit_model`, :func:`verify_commitment`: the commit phase (before the reveal);
+- :func:`prove_accuracy`, :func:`verify_accuracy`: the proof (after the reveal);
+- :class:`CompetitionSpec`: what a proof is bound to;
+- :mod:`zkproofs.ml`: ONNX import, quantization, the reference integer evaluator;
+- :mod:`zkproofs.spartan`, :mod:`zkproofs.r1cs`: the generic proof system underneath.
+
+docs/protocol.md describes the protocol as implemented.
+"""
+
+__version__ = "0.1.0"
+
+from .accuracy import (  # noqa: E402
+    AccuracyProof,
+    CommitmentError,
+    CommitmentInfo,
+    CommittedModel,
+    TestSetError,
+    VerificationReport,
+    commit_model,
+    model_from_opening,
+    prove_accuracy,
+    verify_accuracy,
+    verify_commitment,
+)
+from .competition import CompetitionSpec, SpecError, parse_threshold  # noqa: E402
+from .errors import ConstraintViolation, VerificationError  # noqa: E402
+from .formats import FormatError  # noqa: E402
+
+__all__ = [
+    "AccuracyProof",
+    "CommitmentError",
+    "CommitmentInfo",
+    "CommittedModel",
+    "CompetitionSpec",
+    "ConstraintViolation",
+    "FormatError",
+    "SpecError",
+    "TestSetError",
+    "VerificationError",
+    "VerificationReport",
+    "__version__",
+    "commit_model",
+    "model_from_opening",
+    "parse_threshold",
+    "prove_accuracy",
+    "verify_accuracy",
+    "verify_commitment",
+]

@@ -2,7 +2,8 @@
 
 A proof is bound to the *competition digest*: SHA-256 over a canonical encoding of the
 competition's immutable id (a UUID, never an editable slug), the salted test-set digest,
-N, the number of classes, the input shape and the input scale. The accuracy threshold is a
+N, the number of classes, the input shape, the input range (the integers every input lies
+in; quantizers need it before the reveal) and the input scale. The accuracy threshold is a
 server-side acceptance rule (an exact fraction, c ≥ ⌈t·N⌉), carried here for the command
 line but kept out of the digest: the same proof is valid whatever the threshold.
 """
@@ -46,6 +47,7 @@ class CompetitionSpec:
     input_shape: tuple[int, ...]
     input_scale: int  # a real input value v is published as the integer round(v·scale)
     threshold: Fraction
+    input_range: tuple[int, int]  # every published input is an integer in [lo, hi]
 
     def __post_init__(self):
         if len(self.test_set_digest) != 32:
@@ -62,6 +64,9 @@ class CompetitionSpec:
             raise SpecError("the input scale is a positive integer")
         if not 0 < self.threshold <= 1:
             raise SpecError("the threshold must be in (0, 1]")
+        lo, hi = self.input_range
+        if not -(2**31) <= lo <= hi < 2**31:
+            raise SpecError("the input range is [lo, hi] with 32-bit signed bounds, lo ≤ hi")
 
     @property
     def required_correct(self) -> int:
@@ -78,6 +83,7 @@ class CompetitionSpec:
                 struct.pack(">IIQ", self.num_samples, self.num_classes, self.input_scale),
                 struct.pack(">B", len(self.input_shape)),
                 b"".join(struct.pack(">I", d) for d in self.input_shape),
+                struct.pack(">qq", *self.input_range),
             ]
         )
 
@@ -94,6 +100,7 @@ class CompetitionSpec:
                 "num_classes": self.num_classes,
                 "input_shape": list(self.input_shape),
                 "input_scale": self.input_scale,
+                "input_range": list(self.input_range),
                 "threshold": str(self.threshold),
                 "digest": self.digest().hex(),
             },
@@ -114,6 +121,7 @@ class CompetitionSpec:
                 input_shape=tuple(int(x) for x in d["input_shape"]),
                 input_scale=int(d["input_scale"]),
                 threshold=parse_threshold(d["threshold"]),
+                input_range=(int(d["input_range"][0]), int(d["input_range"][1])),
             )
         except SpecError:
             raise

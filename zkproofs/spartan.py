@@ -104,8 +104,9 @@ def _check_dimensions(instance, weight_commitment) -> None:
 class _Phase1Oracle:
     """Σ_x eq(τ, x)·(Az(x)·Bz(x) − Cz(x)), degree 3 per variable."""
 
-    def __init__(self, eq, az, bz, cz):
+    def __init__(self, eq, az, bz, cz, on_bind=None):
         self.v = [eq, az, bz, cz]
+        self.on_bind = on_bind or (lambda: None)
 
     def round_evaluations(self, claim: int) -> list[int]:
         n = len(self.v[0]) // 2
@@ -123,13 +124,15 @@ class _Phase1Oracle:
         rc = field.const(r)
         n = len(self.v[0]) // 2
         self.v = [x[:n] + (x[n:] - x[:n]) * rc for x in self.v]
+        self.on_bind()
 
 
 class _Phase2Oracle:
     """Σ_y M(y)·z(y), degree 2 per variable."""
 
-    def __init__(self, m, z):
+    def __init__(self, m, z, on_bind=None):
         self.m, self.z = m, z
+        self.on_bind = on_bind or (lambda: None)
 
     def round_evaluations(self, claim: int) -> list[int]:
         n = len(self.m) // 2
@@ -143,6 +146,7 @@ class _Phase2Oracle:
         n = len(self.m) // 2
         self.m = self.m[:n] + (self.m[n:] - self.m[:n]) * rc
         self.z = self.z[:n] + (self.z[n:] - self.z[:n]) * rc
+        self.on_bind()
 
 
 def prove(
@@ -174,6 +178,7 @@ def prove(
 
     progress("witness", 0, 1)
     az, bz, cz = instance.multiply(z)
+    progress("witness", 1, 1)
     if not _skip_checks:
         instance.check(z, products=(az, bz, cz))
     n_w = instance.weight_rows * width
@@ -199,14 +204,23 @@ def prove(
     aux_blinds = rng.scalars(aux_rows)
     progress("commit", 0, aux_rows)
     aux_values = vars_[n_w : n_w + aux_rows * width]
-    aux_commitments = commit_rows(params, aux_values, aux_blinds)
-    progress("commit", aux_rows, aux_rows)
+    aux_commitments = []
+    for start in range(0, aux_rows, 64):
+        stop = min(start + 64, aux_rows)
+        aux_commitments += commit_rows(
+            params, aux_values[start * width : stop * width], aux_blinds[start:stop]
+        )
+        progress("commit", stop, aux_rows)
     t.absorb_points(b"C_A", [grp.encode(p) for p in aux_commitments])
     blinds = weight_blinds + aux_blinds  # zero rows (public zeros) carry blind 0
 
     # Step 3–4: sumcheck 1 on Σ eq(τ, x)·(Az·Bz − Cz)(x) = 0, initial claim com(0; 0).
     tau = t.challenge_scalars(b"tau", instance.m_x)
-    oracle1 = _Phase1Oracle(mle.eq_table(tau), az, bz, cz)
+    rounds1 = iter(range(1, instance.m_x + 1))
+    oracle1 = _Phase1Oracle(
+        mle.eq_table(tau), az, bz, cz,
+        on_bind=lambda: progress("sumcheck 1", next(rounds1), instance.m_x),
+    )
     progress("sumcheck 1", 0, instance.m_x)
     phase1, end1 = sumcheck.prove(
         t, params, rng, oracle1, num_rounds=instance.m_x, degree=3,
@@ -236,7 +250,10 @@ def prove(
     value2 = (r_a * va + r_b * vb + r_c * vc) % R
     blind2 = (r_a * ra_ + r_b * rb_ + r_c * rc_) % R
     m = instance.bind_rows(mle.eq_table(rx), r_a, r_b, r_c)
-    oracle2 = _Phase2Oracle(m, z)
+    rounds2 = iter(range(1, instance.m_y + 1))
+    oracle2 = _Phase2Oracle(
+        m, z, on_bind=lambda: progress("sumcheck 2", next(rounds2), instance.m_y)
+    )
     progress("sumcheck 2", 0, instance.m_y)
     phase2, end2 = sumcheck.prove(
         t, params, rng, oracle2, num_rounds=instance.m_y, degree=2,

@@ -1,0 +1,355 @@
+"""The accuracy statement end to end: commit a quantized model, prove its accuracy on a
+revealed test set, verify the proof. This is the API the command line, the site and the
+workers use.
+
+Public statement of a proof (docs/protocol.md §6, step 1): the competition digest, the
+architecture digest, the submitter's immutable id, the claimed count c — absorbed as the
+``statement`` bytes — plus the weight commitment C_W and the circuit digest, which the
+verifier computes itself from the architecture stored with the commitment, the test set and
+c. Nothing but the proof bytes comes from the prover at verification time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import time
+import uuid
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from . import field, formats, spartan
+from .competition import CompetitionSpec
+from .errors import VerificationError
+from .ml import datasets, evaluate
+from .ml.architecture import Architecture, QuantizedModel
+from .ml.circuit import AccuracyCircuit, compile_accuracy_circuit
+from .params import get_params
+from .rng import ProverRandomness
+from .weights import CommitmentBinding, commit_weights, verify_knowledge, weight_rows
+
+STATEMENT_DOMAIN = b"zkarena/accuracy-statement/v1"
+PROOF_FILE_MAGIC = b"ZKAR"
+PROOF_FILE_VERSION = 1
+MAX_PROOF_BYTES = 64 << 20
+
+
+class CommitmentError(ValueError):
+    """A commitment that does not fit its competition or does not verify."""
+
+
+class TestSetError(ValueError):
+    """A test set that does not match the competition's published digest or shape."""
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def binding(spec: CompetitionSpec, submitter_id, architecture_digest: bytes) -> CommitmentBinding:
+    return CommitmentBinding(spec.digest(), _uuid(submitter_id).bytes, architecture_digest)
+
+
+def statement_bytes(
+    spec: CompetitionSpec, submitter_id, architecture_digest: bytes, claimed: int
+) -> bytes:
+    return b"".join(
+        [
+            struct.pack(">H", len(STATEMENT_DOMAIN)) + STATEMENT_DOMAIN,
+            spec.digest(),
+            architecture_digest,
+            _uuid(submitter_id).bytes,
+            struct.pack(">Q", claimed),
+        ]
+    )
+
+
+# ------------------------------------------------------------------ commit
+
+
+@dataclass(frozen=True)
+class CommittedModel:
+    """What `commit` produces. Only ``opening`` is secret: it never leaves the machine."""
+
+    architecture: bytes
+    commitment: bytes
+    knowledge_proof: bytes
+    opening: bytes
+
+    @property
+    def commitment_digest(self) -> bytes:
+        return hashlib.sha256(self.commitment).digest()
+
+
+def _check_fits(spec: CompetitionSpec, arch: Architecture) -> None:
+    if tuple(arch.input_shape) != tuple(spec.input_shape):
+        raise CommitmentError(
+            f"the model takes inputs of shape {arch.input_shape}, the competition "
+            f"{spec.input_shape}"
+        )
+    if tuple(arch.input_range) != tuple(spec.input_range):
+        raise CommitmentError(
+            f"the model was quantized for inputs in {list(arch.input_range)}, the competition "
+            f"publishes inputs in {list(spec.input_range)}"
+        )
+    if arch.num_classes != spec.num_classes:
+        raise CommitmentError(
+            f"the model has {arch.num_classes} outputs, the competition {spec.num_classes} classes"
+        )
+
+
+def commit_model(
+    model: QuantizedModel,
+    spec: CompetitionSpec,
+    submitter_id,
+    *,
+    backend: str = "native",
+    rng: ProverRandomness | None = None,
+) -> CommittedModel:
+    """Commit to the model's weights and biases, bound to (competition, submitter,
+    architecture). The architecture is frozen here: prove and verify read it back."""
+    arch = model.architecture
+    _check_fits(spec, arch)
+    params = get_params(backend)
+    arch_bytes = arch.to_bytes()
+    commitment, opening, pok = commit_weights(
+        params,
+        model.flat_weights().tolist(),
+        binding(spec, submitter_id, arch.digest()),
+        rng,
+    )
+    return CommittedModel(
+        architecture=arch_bytes,
+        commitment=formats.encode_weight_commitment(params, commitment),
+        knowledge_proof=formats.encode_knowledge_proof(params, pok),
+        opening=formats.encode_opening(params, opening),
+    )
+
+
+@dataclass(frozen=True)
+class CommitmentInfo:
+    architecture: Architecture
+    architecture_digest: bytes
+    commitment_digest: bytes
+    weight_rows: int
+    parameter_count: int
+
+
+def verify_commitment(
+    spec: CompetitionSpec,
+    submitter_id,
+    architecture: bytes,
+    commitment: bytes,
+    knowledge_proof: bytes,
+    *,
+    backend: str = "native",
+) -> CommitmentInfo:
+    """Check a commitment upload: decodable, fits the competition, and its proof of
+    knowledge verifies for this competition, submitter and architecture."""
+    params = get_params(backend)
+    arch = Architecture.from_bytes(architecture)
+    _check_fits(spec, arch)
+    cw = formats.decode_weight_commitment(params, commitment)
+    expected_rows = weight_rows(arch.weight_count, params.row_width)
+    if len(cw.rows) != expected_rows:
+        raise CommitmentError(
+            f"the commitment has {len(cw.rows)} rows; the architecture's "
+            f"{arch.weight_count} parameters need {expected_rows}"
+        )
+    pok = formats.decode_knowledge_proof(params, knowledge_proof)
+    verify_knowledge(params, cw, pok, binding(spec, submitter_id, arch.digest()))
+    return CommitmentInfo(
+        arch, arch.digest(), hashlib.sha256(commitment).digest(), len(cw.rows), arch.weight_count
+    )
+
+
+def model_from_opening(architecture: bytes, opening: bytes, backend: str = "native"):
+    """Rebuild the quantized model from the key file (signed values of the committed vector)."""
+    params = get_params(backend)
+    arch = Architecture.from_bytes(architecture)
+    op = formats.decode_opening(params, opening)
+    if op.weight_count != arch.weight_count:
+        raise CommitmentError("the key file does not belong to this architecture")
+    values = np.array(
+        [field.signed(v) for v in field.to_ints(op.values[: op.weight_count])], dtype=np.int64
+    )
+    return QuantizedModel.from_flat(arch, values), op
+
+
+# ------------------------------------------------------------------ test set
+
+
+def check_test_set(spec: CompetitionSpec, x, y, salt: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The revealed test set must be the one whose salted digest was published."""
+    try:
+        x, y = datasets.validate(
+            x,
+            y,
+            input_shape=tuple(spec.input_shape),
+            num_classes=spec.num_classes,
+            input_range=tuple(spec.input_range),
+        )
+    except datasets.DatasetError as exc:
+        raise TestSetError(str(exc)) from None
+    if len(x) != spec.num_samples:
+        raise TestSetError(f"the test set has {len(x)} samples, the competition {spec.num_samples}")
+    if datasets.salted_digest(x, y, salt) != spec.test_set_digest:
+        raise TestSetError("the test set (with this salt) does not match the published digest")
+    return x, y
+
+
+# ------------------------------------------------------------------ prove / verify
+
+
+@dataclass(frozen=True)
+class AccuracyProof:
+    """A proof with the public values needed to check it against the site's records."""
+
+    competition_digest: bytes
+    submitter_id: uuid.UUID
+    architecture_digest: bytes
+    commitment_digest: bytes
+    claimed: int
+    num_samples: int
+    proof: bytes
+
+    def to_bytes(self) -> bytes:
+        head = struct.pack(">4sH", PROOF_FILE_MAGIC, PROOF_FILE_VERSION)
+        body = (
+            self.competition_digest
+            + self.submitter_id.bytes
+            + self.architecture_digest
+            + self.commitment_digest
+            + struct.pack(">IIQ", self.claimed, self.num_samples, len(self.proof))
+        )
+        return head + body + self.proof
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> AccuracyProof:
+        fixed = 6 + 32 + 16 + 32 + 32 + 16
+        if len(data) < fixed or len(data) > MAX_PROOF_BYTES:
+            raise formats.FormatError("not a zkarena accuracy proof file (size)")
+        magic, version = struct.unpack(">4sH", data[:6])
+        if magic != PROOF_FILE_MAGIC:
+            raise formats.FormatError("not a zkarena accuracy proof file (magic)")
+        if version != PROOF_FILE_VERSION:
+            raise formats.FormatError(f"unsupported proof file version {version}")
+        off = 6
+        comp, sub = data[off : off + 32], uuid.UUID(bytes=data[off + 32 : off + 48])
+        arch, com = data[off + 48 : off + 80], data[off + 80 : off + 112]
+        claimed, n, length = struct.unpack(">IIQ", data[off + 112 : off + 128])
+        if length != len(data) - fixed:
+            raise formats.FormatError("proof file length field does not match its size")
+        return cls(comp, sub, arch, com, claimed, n, data[fixed:])
+
+
+ProgressCallback = spartan.Progress
+
+
+def prove_accuracy(
+    spec: CompetitionSpec,
+    x,
+    y,
+    salt: bytes,
+    submitter_id,
+    architecture: bytes,
+    commitment: bytes,
+    opening: bytes,
+    *,
+    claimed: int | None = None,
+    backend: str = "native",
+    rng: ProverRandomness | None = None,
+    progress: ProgressCallback | None = None,
+) -> AccuracyProof:
+    """Prove that the committed model labels at least ``claimed`` samples correctly
+    (default: as many as it does). Raises if the claim is false or the key file does not
+    open the commitment."""
+    params = get_params(backend)
+    x, y = check_test_set(spec, x, y, salt)
+    model, op = model_from_opening(architecture, opening, backend)
+    arch = model.architecture
+    cw = formats.decode_weight_commitment(params, commitment)
+    correct = evaluate.count_correct(model, x, y)
+    c = correct if claimed is None else claimed
+    circuit: AccuracyCircuit = compile_accuracy_circuit(arch, x, y, c, model)
+    proof = spartan.prove(
+        params,
+        circuit.r1cs,
+        circuit.assignment,
+        statement=statement_bytes(spec, submitter_id, arch.digest(), c),
+        weight_commitment=cw,
+        weight_opening=op,
+        rng=rng,
+        progress=progress or spartan._no_progress,
+    )
+    return AccuracyProof(
+        spec.digest(),
+        _uuid(submitter_id),
+        arch.digest(),
+        hashlib.sha256(commitment).digest(),
+        c,
+        len(x),
+        formats.encode_proof(params, proof),
+    )
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    correct: int
+    num_samples: int
+    meets_threshold: bool
+    seconds: float
+    constraints: int
+
+    @property
+    def accuracy(self) -> Fraction:
+        return Fraction(self.correct, self.num_samples)
+
+
+def verify_accuracy(
+    spec: CompetitionSpec,
+    x,
+    y,
+    salt: bytes,
+    submitter_id,
+    architecture: bytes,
+    commitment: bytes,
+    claimed: int,
+    proof: bytes,
+    *,
+    backend: str = "native",
+) -> VerificationReport:
+    """Verify a proof of ``claimed`` correct predictions. The circuit is compiled here from
+    the stored architecture, the revealed test set and ``claimed``; raises
+    VerificationError (or a decoding / test-set error) on rejection."""
+    start = time.perf_counter()
+    params = get_params(backend)
+    x, y = check_test_set(spec, x, y, salt)
+    arch = Architecture.from_bytes(architecture)
+    _check_fits(spec, arch)
+    cw = formats.decode_weight_commitment(params, commitment)
+    if len(cw.rows) != weight_rows(arch.weight_count, params.row_width):
+        raise VerificationError("the commitment's row count does not fit its architecture")
+    if not 0 <= claimed <= len(x):
+        raise VerificationError(f"the claimed count {claimed} is not in [0, {len(x)}]")
+    circuit = compile_accuracy_circuit(arch, x, y, claimed)
+    r1cs = circuit.r1cs
+    shape = formats.ProofShape(r1cs.m_x, r1cs.m_y, r1cs.aux_rows)
+    decoded = formats.decode_proof(params, proof, shape)
+    spartan.verify(
+        params,
+        r1cs,
+        [],
+        decoded,
+        statement=statement_bytes(spec, submitter_id, arch.digest(), claimed),
+        weight_commitment=cw,
+    )
+    return VerificationReport(
+        correct=claimed,
+        num_samples=len(x),
+        meets_threshold=claimed >= spec.required_correct,
+        seconds=time.perf_counter() - start,
+        constraints=r1cs.num_constraints,
+    )
