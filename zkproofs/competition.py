@@ -50,6 +50,9 @@ class CompetitionSpec:
     input_range: tuple[int, int]  # every published input is an integer in [lo, hi]
 
     def __post_init__(self):
+        if not isinstance(self.threshold, Fraction):
+            # ⌈t·N⌉ must be exact: a float threshold is converted through its decimal text.
+            object.__setattr__(self, "threshold", parse_threshold(str(self.threshold)))
         if len(self.test_set_digest) != 32:
             raise SpecError("the test-set digest is 32 bytes")
         if not 1 <= self.num_samples <= MAX_SAMPLES:
@@ -111,22 +114,50 @@ class CompetitionSpec:
     def from_json(cls, text: str) -> CompetitionSpec:
         try:
             d = json.loads(text)
-            if d.get("version") != SPEC_VERSION:
-                raise SpecError(f"unsupported competition spec version {d.get('version')}")
+        except (ValueError, TypeError) as exc:
+            raise SpecError(f"the competition spec is not JSON: {exc}") from None
+        if not isinstance(d, dict):
+            raise SpecError("the competition spec is a JSON object")
+        version = d.get("version")
+        if type(version) is not int or version != SPEC_VERSION:
+            raise SpecError(f"unsupported competition spec version {version!r}")
+
+        def integer(key):
+            v = d.get(key)
+            if type(v) is not int:  # bool and float are refused, not coerced
+                raise SpecError(f"malformed competition spec: {key} must be an integer")
+            return v
+
+        def int_list(key, length=None):
+            v = d.get(key)
+            if not isinstance(v, list) or any(type(e) is not int for e in v) or (
+                length is not None and len(v) != length
+            ):
+                raise SpecError(f"malformed competition spec: {key} must be a list of integers"
+                                + (f" of length {length}" if length else ""))
+            return v
+
+        def string(key):
+            v = d.get(key)
+            if not isinstance(v, str):
+                raise SpecError(f"malformed competition spec: {key} must be a string")
+            return v
+
+        try:
             spec = cls(
-                competition_id=uuid.UUID(d["competition_id"]),
-                test_set_digest=bytes.fromhex(d["test_set_digest"]),
-                num_samples=int(d["num_samples"]),
-                num_classes=int(d["num_classes"]),
-                input_shape=tuple(int(x) for x in d["input_shape"]),
-                input_scale=int(d["input_scale"]),
-                threshold=parse_threshold(d["threshold"]),
-                input_range=(int(d["input_range"][0]), int(d["input_range"][1])),
+                competition_id=uuid.UUID(string("competition_id")),
+                test_set_digest=bytes.fromhex(string("test_set_digest")),
+                num_samples=integer("num_samples"),
+                num_classes=integer("num_classes"),
+                input_shape=tuple(int_list("input_shape")),
+                input_scale=integer("input_scale"),
+                threshold=parse_threshold(string("threshold")),
+                input_range=tuple(int_list("input_range", 2)),
             )
         except SpecError:
             raise
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SpecError(f"malformed competition spec: {exc}") from exc
+        except ValueError as exc:
+            raise SpecError(f"malformed competition spec: {exc}") from None
         if "digest" in d and d["digest"] != spec.digest().hex():
             raise SpecError("the competition spec's digest field does not match its contents")
         return spec

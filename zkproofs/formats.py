@@ -197,6 +197,8 @@ def decode_opening(params: Params, data: bytes) -> WeightOpening:
     values = r.vector(rows * params.row_width)
     blinds = tuple(r.scalar() for _ in range(rows))
     r.end()
+    if any(field.to_ints(values[count:])):
+        raise FormatError("the opening's padding values are not zero")
     return WeightOpening(values, blinds, count)
 
 
