@@ -21,6 +21,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import field, formats, spartan
+from .commitments import commit_rows
 from .competition import CompetitionSpec
 from .errors import VerificationError
 from .ml import datasets, evaluate
@@ -245,6 +246,25 @@ class AccuracyProof:
         return cls(comp, sub, arch, com, claimed, n, data[fixed:])
 
 
+    def check_context(
+        self, spec: CompetitionSpec, submitter_id, architecture: bytes, commitment: bytes
+    ) -> None:
+        """The file's header must name the context it is checked in (the cryptographic
+        check binds these values anyway; this gives a clear message for a wrong file)."""
+        expected = {
+            "competition": (self.competition_digest, spec.digest()),
+            "submitter": (self.submitter_id, _uuid(submitter_id)),
+            "architecture": (
+                self.architecture_digest, Architecture.from_bytes(architecture).digest()
+            ),
+            "commitment": (self.commitment_digest, hashlib.sha256(commitment).digest()),
+            "test set size": (self.num_samples, spec.num_samples),
+        }
+        for what, (have, want) in expected.items():
+            if have != want:
+                raise VerificationError(f"the proof file was made for another {what}")
+
+
 ProgressCallback = spartan.Progress
 
 
@@ -271,6 +291,11 @@ def prove_accuracy(
     model, op = model_from_opening(architecture, opening, backend)
     arch = model.architecture
     cw = formats.decode_weight_commitment(params, commitment)
+    reopened = commit_rows(params, op.values, op.blinds)
+    if len(reopened) != len(cw.rows) or not all(
+        params.backend.eq(a, b) for a, b in zip(reopened, cw.rows, strict=True)
+    ):
+        raise CommitmentError("the key file does not open this commitment (it belongs to another)")
     correct = evaluate.count_correct(model, x, y)
     c = correct if claimed is None else claimed
     circuit: AccuracyCircuit = compile_accuracy_circuit(arch, x, y, c, model)

@@ -36,9 +36,12 @@ def digits_split():
 
 def train_digits_model(kind: str, x_tr, y_tr):
     """A float model of the benchmark's kind, as zkproofs' FloatModel."""
+    from threadpoolctl import threadpool_limits
+
     from .ml.quantize import FloatDense, FloatModel
 
-    with warnings.catch_warnings():
+    # One BLAS thread: on a loaded 2-core machine oversubscribed BLAS is several times slower.
+    with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")  # sklearn's convergence chatter
         if kind == "lr":
             from sklearn.linear_model import LogisticRegression

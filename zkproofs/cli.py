@@ -210,6 +210,9 @@ def cmd_commit(args) -> int:
 
     spec = load_spec(args.competition)
     submitter = _submitter(args.submitter)
+    for path in (args.key, args.output):
+        if Path(path).exists() and not args.force:
+            raise UsageError(f"{path} exists; pass --force to overwrite it")
     try:
         float_model = load_onnx(args.model)
     except OSError as exc:
@@ -277,13 +280,14 @@ def cmd_verify(args) -> int:
         print(f"INVALID: {exc}")
         return EXIT_INVALID
     try:
+        container.check_context(spec, submitter, com["architecture"], com["commitment"])
         report = accuracy.verify_accuracy(
             spec, x, y, salt, submitter, com["architecture"], com["commitment"],
             container.claimed, container.proof, backend=args.backend,
         )
     except accuracy.TestSetError as exc:
         raise UsageError(str(exc)) from None
-    except (VerificationError, FormatError, accuracy.CommitmentError) as exc:
+    except (VerificationError, FormatError, accuracy.CommitmentError, ValueError) as exc:
         print(f"INVALID: {exc}")
         return EXIT_INVALID
     pct = 100 * report.correct / report.num_samples
@@ -337,7 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     commit.add_argument("--weight-bits", type=int, default=8, help="weight width (default 8)")
     commit.add_argument("-o", "--output", required=True, help="commitment.json to write")
     commit.add_argument("--key", required=True, help="secret key file to write (mode 0600)")
-    commit.add_argument("--force", action="store_true", help="overwrite an existing key file")
+    commit.add_argument("--force", action="store_true",
+                        help="overwrite an existing key file and commitment file")
     commit.set_defaults(func=cmd_commit)
 
     prove = sub.add_parser("prove", help="prove the committed model's accuracy")
