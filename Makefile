@@ -14,7 +14,7 @@ SERVICES ?= postgresql redis rabbitmq
 # Two workers for two cores; pytest-django gives each worker its own test database.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: venv services lint test
+.PHONY: venv services browser lint test
 
 venv: $(STAMP)
 
@@ -29,10 +29,14 @@ services:
 	scripts/ensure-services.sh $(SERVICES)
 	scripts/ensure-database.sh '$(DATABASE_URL)'
 
+# Debian's Chromium for the browser tests (Playwright drives it; nothing is downloaded).
+browser:
+	scripts/ensure-chromium.sh
+
 lint: venv
 	$(BIN)/ruff check .
 
 # Lint first (it is quick), so that pytest's summary is the last thing printed.
-test: venv services
+test: venv services browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

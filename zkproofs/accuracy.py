@@ -32,7 +32,7 @@ from .rng import ProverRandomness
 from .weights import CommitmentBinding, commit_weights, verify_knowledge, weight_rows
 
 STATEMENT_DOMAIN = b"zkarena/accuracy-statement/v1"
-PROOF_FILE_MAGIC = b"ZKAR"
+PROOF_FILE_MAGIC = b"ZKPF"  # the architecture encoding is "ZKAR"
 PROOF_FILE_VERSION = 1
 MAX_PROOF_BYTES = 64 << 20
 

@@ -6,7 +6,9 @@ SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redi
 
 Variables: DEBUG, SECRET_KEY, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, DATABASE_URL,
 CONN_MAX_AGE, CELERY_BROKER_URL, CELERY_RESULT_BACKEND, ZKARENA_VAR_DIR, MEDIA_ROOT,
-STATIC_ROOT, SECURE_COOKIES, LOG_LEVEL.
+STATIC_ROOT, SECURE_COOKIES, LOG_LEVEL, CACHE_URL, RECEIPT_SIGNING_KEY, MAX_REQUEST_BYTES,
+MAX_TEST_SET_BYTES, MAX_PROOF_BYTES, THROTTLE_ANON, THROTTLE_USER, THROTTLE_AUTH,
+THROTTLE_UPLOAD.
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Refuses oversized bodies from Content-Length alone, before anything is parsed.
+    "competitions.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -131,8 +135,31 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite creates the file but not its folder.
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # SQLite has no row locks (SELECT … FOR UPDATE is a no-op there): taking the write lock
+    # when a transaction begins serialises writers instead, so per-competitor limits hold
+    # on the embedded default too.
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Accounts carry an immutable UUID, the submitter id every proof is bound to (DESIGN §3).
+AUTH_USER_MODEL = "competitions.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "competition-list"
+LOGOUT_REDIRECT_URL = "competition-list"
+
+# Throttle counters live in the cache: one process's memory by default, Redis when
+# CACHE_URL is set (needed as soon as several web processes serve the site).
+_CACHE_URL = env_str("CACHE_URL")
+if _CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _CACHE_URL,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -151,6 +178,25 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 
+# Uploaded files (test sets, proofs) go through Django's storage API into MEDIA_ROOT.
+# MEDIA_URL is deliberately not routed: a test set must not be downloadable before its
+# reveal, so every download goes through a view that checks the timeline and visibility.
+# A deployment must not expose MEDIA_ROOT through its web server either.
+
+# Upload limits (bytes). The request limit is checked from Content-Length before parsing;
+# the per-kind limits when the file arrives. Commitment sizes follow from each
+# competition's parameter limit.
+MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 80 * 1024 * 1024)
+MAX_TEST_SET_BYTES = env_int("MAX_TEST_SET_BYTES", 64 * 1024 * 1024)
+MAX_PROOF_BYTES = env_int("MAX_PROOF_BYTES", 16 * 1024 * 1024)
+
+# The secret half of the key that signs commitment receipts: 32-byte scalar, hex
+# (`manage.py generate_receipt_key` makes one). Required unless DEBUG, when a development
+# key is generated once into RECEIPT_SIGNING_KEY_FILE. The public half is served at
+# /api/receipt-key/.
+RECEIPT_SIGNING_KEY = env_str("RECEIPT_SIGNING_KEY")
+RECEIPT_SIGNING_KEY_FILE = VAR_DIR / "receipt-signing-key.hex"
+
 # Behind HTTPS, cookies must never travel in clear; off by default so that the embedded
 # default works over plain http://localhost.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=False)
@@ -164,6 +210,24 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticatedOrReadOnly",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every refusal becomes {"detail": ..., "code": ...} (plus "errors" per field).
+    "EXCEPTION_HANDLER": "competitions.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "competitions.api.throttles.AnonThrottle",
+        "competitions.api.throttles.UserThrottle",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+}
+
+# Request rates ("N/second|minute|hour|day"); read on every request, so tests and
+# deployments can change them. "auth" is per client address on the token endpoint,
+# "upload" per account on every POST that carries a file or creates a row.
+THROTTLE_RATES = {
+    "anon": env_str("THROTTLE_ANON", "300/minute"),
+    "user": env_str("THROTTLE_USER", "1200/minute"),
+    "auth": env_str("THROTTLE_AUTH", "20/minute"),
+    "upload": env_str("THROTTLE_UPLOAD", "60/hour"),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -13,3 +13,12 @@ from .settings import *  # noqa: E402, F403
 
 # Password hashing is deliberately slow; tests create users, they don't guard them.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Receipts need a signing key; a fresh one per test process signs nothing that outlives it.
+if not RECEIPT_SIGNING_KEY:  # noqa: F405
+    from zkproofs.receipts import ReceiptSigningKey
+
+    RECEIPT_SIGNING_KEY = ReceiptSigningKey.generate().to_bytes().hex()
+
+# Tests send many requests from one address; the throttle tests lower these themselves.
+THROTTLE_RATES = dict.fromkeys(("anon", "user", "auth", "upload"), "100000/minute")

@@ -1,11 +1,17 @@
 """URL routes of the zkarena site."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     # The OpenAPI document of the REST API (YAML, or JSON with ?format=json).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/", include("competitions.api.urls")),
+    path("", include("competitions.urls")),
 ]
+
+# Under /api/ a missing route or a crash answers in JSON too (with DEBUG off).
+handler404 = "competitions.views.page_not_found"
+handler500 = "competitions.views.server_error"

@@ -1,0 +1,354 @@
+"""API representations. Input serializers only parse types; every rule about what is
+allowed lives in the services."""
+
+from __future__ import annotations
+
+import json
+
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework import serializers
+
+from zkproofs.ml.architecture import Architecture
+
+from ..models import Competition, ModelCommitment, Submission
+from ..services.commitments import receipt_for
+
+SHA256_FIELD = {
+    "required": False,
+    "min_length": 64,
+    "max_length": 64,
+    "help_text": "Optional SHA-256 (hex) of the file; the upload is refused if it differs.",
+}
+
+
+def _absolute(request, path: str) -> str:
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+# ------------------------------------------------------------------------ competitions
+
+
+class CompetitionCreateSerializer(serializers.Serializer):
+    slug = serializers.CharField(max_length=64)
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    input_shape = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=3
+    )
+    input_min = serializers.IntegerField()
+    input_max = serializers.IntegerField()
+    input_scale = serializers.IntegerField(min_value=1)
+    num_classes = serializers.IntegerField(min_value=2)
+    threshold = serializers.CharField(
+        max_length=64, help_text="An exact fraction or decimal, as a string: '9/10' or '0.9'."
+    )
+    max_parameters = serializers.IntegerField(min_value=1)
+    max_layers = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    commitment_cap = serializers.IntegerField(min_value=1, required=False, default=3)
+    submission_limit = serializers.IntegerField(min_value=1, required=False, default=5)
+    reveal_at = serializers.DateTimeField()
+    proof_deadline = serializers.DateTimeField()
+
+    def validate_threshold(self, value):
+        # A JSON number has already gone through a float; only text keeps the exact value.
+        if not isinstance(self.initial_data.get("threshold"), str):
+            raise serializers.ValidationError("give the threshold as a string such as '9/10'")
+        return value
+
+
+class TestSetInfoSerializer(serializers.Serializer):
+    digest = serializers.CharField(help_text="SHA-256(salt ‖ canonical test set), hex.")
+    num_samples = serializers.IntegerField()
+    uploaded_at = serializers.DateTimeField()
+    revealed = serializers.BooleanField()
+    salt = serializers.CharField(allow_null=True, help_text="Published at reveal_at.")
+    download_url = serializers.CharField(allow_null=True)
+
+
+def test_set_info(competition: Competition, request) -> dict | None:
+    if not competition.has_test_set:
+        return None
+    revealed = competition.is_revealed()
+    url = reverse("api-test-set-data", args=[competition.slug])
+    return {
+        "digest": competition.test_set_digest,
+        "num_samples": competition.test_set_num_samples,
+        "uploaded_at": competition.test_set_uploaded_at,
+        "revealed": revealed,
+        "salt": competition.test_set_salt if revealed else None,
+        "download_url": _absolute(request, url) if revealed else None,
+    }
+
+
+class CompetitionSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    organizer = serializers.CharField(source="organizer.username", read_only=True)
+    threshold = serializers.SerializerMethodField()
+    required_correct = serializers.IntegerField(read_only=True)
+    phase = serializers.SerializerMethodField()
+    test_set = serializers.SerializerMethodField()
+    spec = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Competition
+        fields = [
+            "id",
+            "slug",
+            "title",
+            "description",
+            "organizer",
+            "phase",
+            "input_shape",
+            "input_min",
+            "input_max",
+            "input_scale",
+            "num_classes",
+            "threshold",
+            "required_correct",
+            "max_parameters",
+            "max_layers",
+            "commitment_cap",
+            "submission_limit",
+            "reveal_at",
+            "proof_deadline",
+            "created_at",
+            "test_set",
+            "spec",
+        ]
+
+    def get_threshold(self, obj) -> str:
+        return str(obj.threshold)
+
+    def get_phase(self, obj) -> str:
+        return obj.phase().value
+
+    def get_test_set(self, obj) -> dict | None:
+        return test_set_info(obj, self.context.get("request"))
+
+    def get_spec(self, obj) -> dict | None:
+        """The CompetitionSpec proofs are bound to (zkproofs.competition), with its digest."""
+        return json.loads(obj.spec().to_json()) if obj.has_test_set else None
+
+
+class TestSetUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text=".npz with integer arrays x and y, or .csv")
+    sha256 = serializers.CharField(**SHA256_FIELD)
+
+
+# ------------------------------------------------------------------------- commitments
+
+
+class ReceiptSerializer(serializers.Serializer):
+    competition_id = serializers.UUIDField()
+    submitter_id = serializers.UUIDField()
+    architecture_digest = serializers.CharField()
+    commitment_digest = serializers.CharField()
+    committed_at = serializers.DateTimeField()
+    timestamp_us = serializers.IntegerField(help_text="committed_at in UTC microseconds")
+    message = serializers.CharField(help_text="The signed canonical receipt bytes, hex.")
+    signature = serializers.CharField()
+    public_key = serializers.CharField()
+
+
+def receipt_data(record: ModelCommitment) -> dict:
+    receipt = receipt_for(record)
+    return {
+        "competition_id": receipt.competition_id,
+        "submitter_id": receipt.submitter_id,
+        "architecture_digest": record.architecture_digest,
+        "commitment_digest": record.commitment_digest,
+        "committed_at": record.created_at,
+        "timestamp_us": receipt.timestamp_us,
+        "message": receipt.canonical_bytes().hex(),
+        "signature": bytes(record.receipt_signature).hex(),
+        "public_key": record.receipt_public_key,
+    }
+
+
+class CommitmentSerializer(serializers.ModelSerializer):
+    competition = serializers.CharField(source="competition.slug", read_only=True)
+    competitor = serializers.CharField(source="competitor.username", read_only=True)
+    competitor_id = serializers.UUIDField(source="competitor.uuid", read_only=True)
+    receipt = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelCommitment
+        fields = [
+            "id",
+            "competition",
+            "competitor",
+            "competitor_id",
+            "architecture_digest",
+            "parameter_count",
+            "weight_rows",
+            "commitment_digest",
+            "created_at",
+            "receipt",
+        ]
+
+    def get_receipt(self, obj) -> ReceiptSerializer:
+        return receipt_data(obj)
+
+
+class CommitmentDetailSerializer(CommitmentSerializer):
+    """With the public bytes a verifier needs: the architecture and C_W (hex)."""
+
+    architecture = serializers.SerializerMethodField()
+    architecture_json = serializers.SerializerMethodField()
+    commitment = serializers.SerializerMethodField()
+
+    class Meta(CommitmentSerializer.Meta):
+        fields = [
+            *CommitmentSerializer.Meta.fields,
+            "architecture",
+            "architecture_json",
+            "commitment",
+        ]
+
+    def get_architecture(self, obj) -> str:
+        return bytes(obj.architecture).hex()
+
+    def get_architecture_json(self, obj) -> dict:
+        return Architecture.from_bytes(bytes(obj.architecture)).to_dict()
+
+    def get_commitment(self, obj) -> str:
+        return bytes(obj.commitment).hex()
+
+
+class CommitmentUploadSerializer(serializers.Serializer):
+    architecture = serializers.FileField(help_text="Canonical architecture encoding (ZKAR).")
+    commitment = serializers.FileField(help_text="Canonical weight commitment C_W (ZKCW).")
+    knowledge_proof = serializers.FileField(help_text="Proof of knowledge of the opening (ZKPK).")
+
+
+# ------------------------------------------------------------------------- submissions
+
+
+class SubmissionSerializer(serializers.ModelSerializer):
+    competition = serializers.CharField(source="competition.slug", read_only=True)
+    competitor = serializers.CharField(source="competitor.username", read_only=True)
+    competitor_id = serializers.UUIDField(source="competitor.uuid", read_only=True)
+    commitment_digest = serializers.CharField(source="commitment.commitment_digest", read_only=True)
+    num_samples = serializers.IntegerField(
+        source="competition.test_set_num_samples", read_only=True
+    )
+    accuracy = serializers.SerializerMethodField()
+    proof_url = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id",
+            "competition",
+            "competitor",
+            "competitor_id",
+            "commitment",
+            "commitment_digest",
+            "claimed_count",
+            "num_samples",
+            "accuracy",
+            "status",
+            "attempts",
+            "proof_sha256",
+            "proof_size",
+            "proof_url",
+            "page_url",
+            "verification_log",
+            "hidden",
+            "created_at",
+            "updated_at",
+            "verification_started_at",
+            "verification_finished_at",
+        ]
+
+    def get_accuracy(self, obj) -> str:
+        """claimed_count / N as an exact fraction."""
+        return f"{obj.claimed_count}/{obj.competition.test_set_num_samples}"
+
+    def get_proof_url(self, obj) -> str:
+        return _absolute(
+            self.context.get("request"), reverse("api-submission-proof", args=[obj.pk])
+        )
+
+    def get_page_url(self, obj) -> str:
+        return _absolute(self.context.get("request"), reverse("submission-detail", args=[obj.pk]))
+
+
+class SubmissionDetailSerializer(SubmissionSerializer):
+    """Everything `zkarena verify` needs besides the proof file: the competition spec and
+    the commitment record (architecture, C_W, receipt)."""
+
+    spec = serializers.SerializerMethodField()
+    commitment_record = serializers.SerializerMethodField()
+
+    class Meta(SubmissionSerializer.Meta):
+        fields = [*SubmissionSerializer.Meta.fields, "spec", "commitment_record"]
+
+    def get_spec(self, obj) -> dict:
+        return json.loads(obj.competition.spec().to_json())
+
+    def get_commitment_record(self, obj) -> dict:
+        return CommitmentDetailSerializer(obj.commitment, context=self.context).data
+
+
+class SubmissionUploadSerializer(serializers.Serializer):
+    proof = serializers.FileField(
+        help_text="The proof file written by `zkarena prove` (zkproofs.accuracy.AccuracyProof)."
+    )
+    commitment = serializers.IntegerField(
+        required=False,
+        help_text="Id of your commitment; by default the one the proof file names.",
+    )
+    claimed_count = serializers.IntegerField(
+        min_value=0, required=False, help_text="By default the claim in the proof file."
+    )
+    sha256 = serializers.CharField(**SHA256_FIELD)
+
+
+# ------------------------------------------------------------------------- leaderboard
+
+
+class LeaderboardRowSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    competitor = serializers.CharField()
+    competitor_id = serializers.CharField()
+    claimed_count = serializers.IntegerField()
+    num_samples = serializers.IntegerField()
+    accuracy = serializers.CharField(help_text="Exact fraction c/N.")
+    accuracy_percent = serializers.CharField(help_text="Rounded, for display only.")
+    committed_at = serializers.DateTimeField()
+    verified_at = serializers.DateTimeField(allow_null=True)
+    commitment_digest = serializers.CharField()
+    submission_id = serializers.IntegerField()
+
+
+LEADERBOARD_COLUMNS = list(LeaderboardRowSerializer().fields)
+
+
+def leaderboard_payload(competition: Competition, rows) -> dict:
+    return {
+        "competition": competition.slug,
+        "num_samples": competition.test_set_num_samples,
+        "required_correct": competition.required_correct,
+        "final": competition.phase() == "closed",
+        "generated_at": timezone.now(),
+        "columns": LEADERBOARD_COLUMNS,
+        "rows": [
+            {
+                "rank": r.rank,
+                "competitor": r.competitor,
+                "competitor_id": r.competitor_id,
+                "claimed_count": r.claimed_count,
+                "num_samples": r.num_samples,
+                "accuracy": f"{r.claimed_count}/{r.num_samples}",
+                "accuracy_percent": r.accuracy_percent,
+                "committed_at": r.committed_at.isoformat(),
+                "verified_at": r.verified_at.isoformat() if r.verified_at else None,
+                "commitment_digest": r.commitment_digest,
+                "submission_id": r.submission_id,
+            }
+            for r in rows
+        ],
+    }

@@ -1,0 +1,347 @@
+"""The REST API. Views parse the request, call a service or a selector and render; the
+rules themselves (who may do what, when, within which limits) live in the services."""
+
+from __future__ import annotations
+
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import generics, serializers, status
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from .. import selectors
+from ..models import Competition, ModelCommitment, Submission
+from ..services import commitments as commitment_service
+from ..services import competitions as competition_service
+from ..services import receipts as receipt_service
+from ..services import submissions as submission_service
+from ..services.errors import NotPermitted
+from . import serializers as s
+from .renderers import CSVRenderer
+from .throttles import AuthThrottle, UploadThrottle
+
+WRITE_THROTTLES = [*api_settings.DEFAULT_THROTTLE_CLASSES, UploadThrottle]
+ERROR = OpenApiResponse(
+    inline_serializer(
+        "Error", {"detail": serializers.CharField(), "code": serializers.CharField()}
+    ),
+    description="Refused: the body says why (`detail`) and a stable `code`.",
+)
+
+
+def _competition(request, slug: str) -> Competition:
+    # Drafts are invisible (404) to everyone but their organizer and staff.
+    return get_object_or_404(selectors.competitions_visible_to(request.user), slug=slug)
+
+
+def _flag(request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() in {"1", "true", "yes"}
+
+
+class TokenView(ObtainAuthToken):
+    """Exchange a username and password for an API token (`Authorization: Token <key>`)."""
+
+    throttle_classes = [AuthThrottle]
+    renderer_classes = [JSONRenderer]
+
+
+class ReceiptKeyView(APIView):
+    """The public key that checks commitment receipts (48-byte compressed G1 point, hex)."""
+
+    permission_classes = []
+
+    @extend_schema(
+        responses=inline_serializer(
+            "ReceiptKey",
+            {"public_key": serializers.CharField(), "algorithm": serializers.CharField()},
+        )
+    )
+    def get(self, request):
+        return Response(
+            {"public_key": receipt_service.public_key_hex(), "algorithm": receipt_service.ALGORITHM}
+        )
+
+
+class CompetitionListView(generics.ListCreateAPIView):
+    throttle_classes = WRITE_THROTTLES
+
+    def get_queryset(self):
+        return selectors.competitions_visible_to(self.request.user)
+
+    def get_serializer_class(self):
+        return (
+            s.CompetitionCreateSerializer
+            if self.request.method == "POST"
+            else s.CompetitionSerializer
+        )
+
+    @extend_schema(
+        request=s.CompetitionCreateSerializer,
+        responses={201: s.CompetitionSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 409: ERROR},
+    )
+    def post(self, request):
+        data = s.CompetitionCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        competition = competition_service.create_competition(
+            organizer=request.user,
+            data=competition_service.CompetitionInput(**data.validated_data),
+        )
+        out = s.CompetitionSerializer(competition, context={"request": request})
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+
+class CompetitionDetailView(APIView):
+    @extend_schema(responses={200: s.CompetitionSerializer, 404: ERROR})
+    def get(self, request, slug):
+        competition = _competition(request, slug)
+        return Response(s.CompetitionSerializer(competition, context={"request": request}).data)
+
+
+class TestSetView(APIView):
+    """GET: the test set's salted digest (always) and, from the reveal, its salt and
+    download link. POST (organizer, before the reveal, before any commitment): upload it."""
+
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = WRITE_THROTTLES
+
+    @extend_schema(responses={200: s.TestSetInfoSerializer, 404: ERROR})
+    def get(self, request, slug):
+        competition = _competition(request, slug)
+        info = s.test_set_info(competition, request)
+        if info is None:
+            return Response(
+                {"detail": "no test set has been uploaded yet", "code": "no_test_set"},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        return Response(info)
+
+    @extend_schema(
+        request={"multipart/form-data": s.TestSetUploadSerializer},
+        responses={
+            201: s.CompetitionSerializer,
+            **dict.fromkeys((400, 401, 403, 404, 409, 413), ERROR),
+        },
+    )
+    def post(self, request, slug):
+        competition = _competition(request, slug)
+        data = s.TestSetUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        competition = competition_service.upload_test_set(
+            competition,
+            by=request.user,
+            upload=data.validated_data["file"],
+            expected_sha256=data.validated_data.get("sha256"),
+        )
+        out = s.CompetitionSerializer(competition, context={"request": request})
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+
+class TestSetDataView(APIView):
+    """The canonical test set (.npz with int64 arrays x and y), from the reveal on; check
+    it with SHA-256(salt ‖ canonical bytes) against the digest published at the start."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 403: ERROR})
+    def get(self, request, slug):
+        competition = _competition(request, slug)
+        if not competition.has_test_set:
+            return Response(
+                {"detail": "no test set has been uploaded yet", "code": "no_test_set"},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        is_organizer = request.user.is_authenticated and request.user.pk == competition.organizer_id
+        if not competition.is_revealed() and not is_organizer:
+            raise NotPermitted(
+                f"the test set is revealed at {competition.reveal_at.isoformat()}",
+                code="not_revealed",
+            )
+        return FileResponse(
+            competition.test_set_file.open("rb"),
+            as_attachment=True,
+            filename=f"{competition.slug}-test-set.npz",
+            content_type="application/octet-stream",
+        )
+
+
+class CommitmentListView(generics.ListAPIView):
+    """GET: the competition's commitments (public: they reveal nothing about the weights;
+    `?mine=1` for your own). POST: register a commitment before the reveal."""
+
+    serializer_class = s.CommitmentSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = WRITE_THROTTLES
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no request
+            return ModelCommitment.objects.none()
+        qs = selectors.commitments_of(self.competition)
+        if _flag(self.request, "mine"):
+            qs = (
+                qs.filter(competitor=self.request.user)
+                if self.request.user.is_authenticated
+                else qs.none()
+            )
+        return qs
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.competition = _competition(request, kwargs["slug"])
+
+    @extend_schema(parameters=[OpenApiParameter("mine", bool, description="only your own")])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request={"multipart/form-data": s.CommitmentUploadSerializer},
+        responses={
+            201: s.CommitmentDetailSerializer,
+            **dict.fromkeys((400, 401, 403, 404, 409, 413), ERROR),
+        },
+    )
+    def post(self, request, slug):
+        data = s.CommitmentUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = commitment_service.register_commitment(
+            competition=self.competition,
+            competitor=request.user,
+            architecture=data.validated_data["architecture"],
+            commitment=data.validated_data["commitment"],
+            knowledge_proof=data.validated_data["knowledge_proof"],
+        )
+        out = s.CommitmentDetailSerializer(record, context={"request": request})
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+
+class SubmissionListView(generics.ListAPIView):
+    """GET: the competition's submissions you may see (`?mine=1`, `?status=`). POST: submit
+    a proof for one of your commitments, between the reveal and the proof deadline."""
+
+    serializer_class = s.SubmissionSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = WRITE_THROTTLES
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.competition = _competition(request, kwargs["slug"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Submission.objects.none()
+        qs = (
+            selectors.submissions_visible_to(self.request.user)
+            .filter(competition=self.competition)
+            # A listing needs none of the commitment's byte columns.
+            .defer(*selectors.COMMITMENT_BYTES)
+        )
+        if _flag(self.request, "mine"):
+            qs = (
+                qs.filter(competitor=self.request.user)
+                if self.request.user.is_authenticated
+                else qs.none()
+            )
+        wanted = self.request.query_params.get("status")
+        if wanted:
+            qs = qs.filter(status=wanted)
+        return qs
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("mine", bool, description="only your own"),
+            OpenApiParameter("status", str, enum=["queued", "verifying", "verified", "rejected"]),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request={"multipart/form-data": s.SubmissionUploadSerializer},
+        responses={
+            201: s.SubmissionDetailSerializer,
+            **dict.fromkeys((400, 401, 403, 404, 409, 413), ERROR),
+        },
+    )
+    def post(self, request, slug):
+        data = s.SubmissionUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        submission = submission_service.create_submission(
+            competition=self.competition,
+            competitor=request.user,
+            commitment_id=data.validated_data.get("commitment"),
+            claimed_count=data.validated_data.get("claimed_count"),
+            proof=data.validated_data["proof"],
+            expected_sha256=data.validated_data.get("sha256"),
+        )
+        out = s.SubmissionDetailSerializer(submission, context={"request": request})
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+
+def _submission(request, pk: int):
+    return get_object_or_404(selectors.submissions_visible_to(request.user), pk=pk)
+
+
+class SubmissionDetailView(APIView):
+    @extend_schema(responses={200: s.SubmissionDetailSerializer, 404: ERROR})
+    def get(self, request, pk):
+        submission = _submission(request, pk)
+        return Response(s.SubmissionDetailSerializer(submission, context={"request": request}).data)
+
+
+class SubmissionProofView(APIView):
+    """The proof file as uploaded, for anyone who may see the submission."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ERROR})
+    def get(self, request, pk):
+        submission = _submission(request, pk)
+        response = FileResponse(
+            submission.proof.open("rb"),
+            as_attachment=True,
+            filename=f"submission-{submission.pk}.zkproof",
+            content_type="application/octet-stream",
+        )
+        response["X-Content-SHA256"] = submission.proof_sha256
+        return response
+
+
+class LeaderboardView(APIView):
+    """Best verified claim per competitor, ranked by count, then the earlier commitment.
+    JSON, or CSV with `?format=csv`."""
+
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["json", "csv"])],
+        responses={
+            200: inline_serializer(
+                "Leaderboard",
+                {
+                    "competition": serializers.CharField(),
+                    "num_samples": serializers.IntegerField(allow_null=True),
+                    "required_correct": serializers.IntegerField(allow_null=True),
+                    "final": serializers.BooleanField(),
+                    "generated_at": serializers.DateTimeField(),
+                    "columns": serializers.ListField(child=serializers.CharField()),
+                    "rows": s.LeaderboardRowSerializer(many=True),
+                },
+            ),
+            404: ERROR,
+        },
+    )
+    def get(self, request, slug):
+        competition = _competition(request, slug)
+        payload = s.leaderboard_payload(competition, selectors.leaderboard(competition))
+        response = Response(payload)
+        if request.accepted_renderer.format == "csv":
+            response["Content-Disposition"] = (
+                f'attachment; filename="{competition.slug}-leaderboard.csv"'
+            )
+        return response

@@ -1,0 +1,330 @@
+"""Competitions, commitments, submissions and the accounts they belong to.
+
+Only the services in competitions/services/ write these tables; views and the admin call
+them. Invariants that must hold whatever code writes a row are database constraints, not
+only Python checks.
+
+Identifiers that enter a proof statement (DESIGN §3) are immutable UUIDs: ``User.uuid`` and
+``Competition.uuid``. Slugs and usernames are for people and URLs only.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime
+from fractions import Fraction
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Length
+from django.utils import timezone
+
+from zkproofs.competition import CompetitionSpec
+
+DIGEST_HEX_LENGTH = 64  # SHA-256, hex
+
+# `field__length` lookups in the check constraints below (digest and salt lengths).
+models.CharField.register_lookup(Length)
+
+
+class User(AbstractUser):
+    """An account. ``uuid`` is the submitter id every commitment and proof is bound to."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Hosting a competition is granted by staff (moderation); competing needs nothing.
+    is_organizer = models.BooleanField(
+        default=False,
+        help_text="May create competitions and upload their test sets.",
+    )
+
+    def can_organize(self) -> bool:
+        return self.is_active and (self.is_organizer or self.is_staff)
+
+
+class Phase(models.TextChoices):
+    DRAFT = "draft", "Draft"  # no test set yet: nothing is accepted
+    OPEN = "open", "Open for commitments"
+    REVEALED = "revealed", "Test set revealed: proofs accepted"
+    CLOSED = "closed", "Closed"
+
+
+class Competition(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    slug = models.SlugField(max_length=64, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Rules, data description, prizes.")
+    organizer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="organized_competitions"
+    )
+
+    # What a sample looks like: integers of this shape within [input_min, input_max]; a real
+    # value v is published as round(v · input_scale).
+    input_shape = models.JSONField(help_text="Per-sample shape, e.g. [64] or [1, 28, 28].")
+    input_min = models.BigIntegerField()
+    input_max = models.BigIntegerField()
+    input_scale = models.PositiveBigIntegerField()
+    num_classes = models.PositiveIntegerField()
+
+    # The acceptance threshold as an exact fraction: a claim c is accepted only if
+    # c ≥ ⌈threshold · N⌉. Never a float.
+    threshold_numerator = models.PositiveBigIntegerField()
+    threshold_denominator = models.PositiveBigIntegerField()
+
+    # Model-size limits, checked on the public architecture at commit time.
+    max_parameters = models.PositiveIntegerField(help_text="Weights and biases, in total.")
+    max_layers = models.PositiveIntegerField(null=True, blank=True)
+
+    # Per-competitor limits: few commitments (choosing the best of many after the reveal
+    # inflates scores, DESIGN §1) and a bounded number of proofs.
+    commitment_cap = models.PositiveIntegerField(default=3)
+    submission_limit = models.PositiveIntegerField(default=5)
+
+    reveal_at = models.DateTimeField(help_text="Commitments close; the test set is revealed.")
+    proof_deadline = models.DateTimeField(help_text="Proofs close; the leaderboard is final.")
+
+    # The test set: its salted digest is public from the start, the salt and the data only
+    # from reveal_at. The stored file is the canonical .npz (int64 x and y).
+    test_set_file = models.FileField(upload_to="test-sets/", blank=True, max_length=255)
+    test_set_digest = models.CharField(max_length=DIGEST_HEX_LENGTH, blank=True)
+    test_set_salt = models.CharField(max_length=DIGEST_HEX_LENGTH, blank=True)
+    test_set_num_samples = models.PositiveIntegerField(null=True, blank=True)
+    test_set_uploaded_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(num_classes__gte=2), name="competition_classes"),
+            models.CheckConstraint(condition=Q(input_scale__gte=1), name="competition_scale"),
+            models.CheckConstraint(
+                condition=Q(input_min__lte=F("input_max")), name="competition_input_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(threshold_numerator__gte=1)
+                & Q(threshold_numerator__lte=F("threshold_denominator")),
+                name="competition_threshold_in_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_parameters__gte=1), name="competition_max_parameters"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_layers__isnull=True) | Q(max_layers__gte=1),
+                name="competition_max_layers",
+            ),
+            models.CheckConstraint(
+                condition=Q(commitment_cap__gte=1) & Q(submission_limit__gte=1),
+                name="competition_per_competitor_limits",
+            ),
+            models.CheckConstraint(
+                condition=Q(proof_deadline__gt=F("reveal_at")), name="competition_timeline"
+            ),
+            # The test-set fields are all empty (draft) or all set, with full-length digests.
+            models.CheckConstraint(
+                condition=(
+                    Q(test_set_file="", test_set_digest="", test_set_salt="")
+                    & Q(test_set_num_samples__isnull=True, test_set_uploaded_at__isnull=True)
+                )
+                | (
+                    ~Q(test_set_file="")
+                    & Q(test_set_digest__length=DIGEST_HEX_LENGTH)
+                    & Q(test_set_salt__length=DIGEST_HEX_LENGTH)
+                    & Q(test_set_num_samples__gte=1, test_set_uploaded_at__isnull=False)
+                ),
+                name="competition_test_set_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    # ------------------------------------------------------------------ derived values
+
+    @property
+    def threshold(self) -> Fraction:
+        return Fraction(self.threshold_numerator, self.threshold_denominator)
+
+    @property
+    def input_range(self) -> tuple[int, int]:
+        return (self.input_min, self.input_max)
+
+    @property
+    def has_test_set(self) -> bool:
+        return bool(self.test_set_digest)
+
+    @property
+    def required_correct(self) -> int | None:
+        """⌈threshold · N⌉ in exact arithmetic, once N is known."""
+        if self.test_set_num_samples is None:
+            return None
+        return math.ceil(self.threshold * self.test_set_num_samples)
+
+    def phase(self, now: datetime | None = None) -> Phase:
+        """Where the timeline stands at ``now``; each boundary belongs to the later phase."""
+        now = now or timezone.now()
+        if not self.has_test_set:
+            return Phase.DRAFT
+        if now < self.reveal_at:
+            return Phase.OPEN
+        if now < self.proof_deadline:
+            return Phase.REVEALED
+        return Phase.CLOSED
+
+    def is_revealed(self, now: datetime | None = None) -> bool:
+        return self.has_test_set and (now or timezone.now()) >= self.reveal_at
+
+    def spec(self) -> CompetitionSpec:
+        """The public description proofs are bound to (needs the test set)."""
+        if not self.has_test_set:
+            raise ValueError("a competition without a test set has no spec yet")
+        return CompetitionSpec(
+            competition_id=self.uuid,
+            test_set_digest=bytes.fromhex(self.test_set_digest),
+            num_samples=self.test_set_num_samples,
+            num_classes=self.num_classes,
+            input_shape=tuple(self.input_shape),
+            input_scale=self.input_scale,
+            threshold=self.threshold,
+            input_range=self.input_range,
+        )
+
+
+class Participation(models.Model):
+    """One competitor in one competition.
+
+    Its row is the lock that serialises a competitor's commitments and submissions
+    (SELECT … FOR UPDATE), so per-competitor limits hold under concurrent requests.
+    """
+
+    competition = models.ForeignKey(
+        Competition, on_delete=models.CASCADE, related_name="participations"
+    )
+    competitor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations"
+    )
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["competition", "competitor"], name="participation_unique"
+            ),
+        ]
+
+
+class ModelCommitment(models.Model):
+    """A commitment C_W to hidden weights, registered before the reveal.
+
+    The architecture is stored here, frozen: verification takes it from this record, never
+    from a submission (DESIGN §3).
+    """
+
+    competition = models.ForeignKey(
+        Competition, on_delete=models.PROTECT, related_name="commitments"
+    )
+    competitor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="commitments"
+    )
+    architecture = models.BinaryField(help_text="Canonical architecture encoding (public).")
+    architecture_digest = models.CharField(max_length=DIGEST_HEX_LENGTH)
+    parameter_count = models.PositiveIntegerField()
+    weight_rows = models.PositiveIntegerField()
+    commitment = models.BinaryField(help_text="Canonical bytes of C_W.")
+    # SHA-256 of the canonical commitment bytes: the platform-wide uniqueness key (a
+    # unique index on the bytes themselves would exceed PostgreSQL's index-row limit for
+    # large models).
+    commitment_digest = models.CharField(max_length=DIGEST_HEX_LENGTH, unique=True)
+    knowledge_proof = models.BinaryField()
+    created_at = models.DateTimeField()
+    # The server's receipt over (competition, competitor, architecture digest, commitment
+    # digest, created_at), and the public key that checks it (kept per row, so receipts
+    # stay checkable after a key rotation).
+    receipt_signature = models.BinaryField()
+    receipt_public_key = models.CharField(max_length=96)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["competition", "competitor"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(architecture_digest__length=DIGEST_HEX_LENGTH)
+                & Q(commitment_digest__length=DIGEST_HEX_LENGTH),
+                name="commitment_digest_lengths",
+            ),
+            models.CheckConstraint(
+                condition=Q(parameter_count__gte=1) & Q(weight_rows__gte=1),
+                name="commitment_sizes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"commitment {self.commitment_digest[:12]}… by {self.competitor_id}"
+
+
+class SubmissionStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    VERIFYING = "verifying", "Verifying"
+    VERIFIED = "verified", "Verified"
+    REJECTED = "rejected", "Rejected"
+
+
+class Submission(models.Model):
+    """A proof that the committed model gets ``claimed_count`` test samples right.
+
+    Created ``queued``; the verifier app moves it to ``verifying`` and then ``verified`` or
+    ``rejected`` (see competitions.signals.submission_queued).
+    """
+
+    competition = models.ForeignKey(
+        Competition, on_delete=models.PROTECT, related_name="submissions"
+    )
+    competitor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions"
+    )
+    commitment = models.ForeignKey(
+        ModelCommitment, on_delete=models.PROTECT, related_name="submissions"
+    )
+    claimed_count = models.PositiveIntegerField()
+    proof = models.FileField(upload_to="proofs/", max_length=255)
+    proof_sha256 = models.CharField(max_length=DIGEST_HEX_LENGTH)
+    proof_size = models.PositiveBigIntegerField()
+
+    status = models.CharField(
+        max_length=16, choices=SubmissionStatus.choices, default=SubmissionStatus.QUEUED
+    )
+    verification_log = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+    verification_started_at = models.DateTimeField(null=True, blank=True)
+    verification_finished_at = models.DateTimeField(null=True, blank=True)
+
+    # Moderation: a hidden submission leaves the leaderboard and public pages.
+    hidden = models.BooleanField(default=False)
+    hidden_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["competition", "status", "hidden"]),
+            models.Index(fields=["competition", "competitor"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=SubmissionStatus.values), name="submission_status"
+            ),
+            models.CheckConstraint(
+                condition=Q(proof_sha256__length=DIGEST_HEX_LENGTH), name="submission_proof_digest"
+            ),
+            models.CheckConstraint(condition=Q(proof_size__gte=1), name="submission_proof_size"),
+            # The same proof twice for one commitment is a duplicate, not a new attempt.
+            models.UniqueConstraint(
+                fields=["commitment", "proof_sha256"], name="submission_unique_proof"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"submission {self.pk} ({self.status}, c={self.claimed_count})"

@@ -1,0 +1,152 @@
+"""Read-side queries: what each account may see, the leaderboard and the accuracy series.
+
+Every function here issues a bounded number of queries whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+
+from .models import Competition, ModelCommitment, Submission, SubmissionStatus, User
+
+Viewer = User | AnonymousUser
+# The large columns of a commitment, left out wherever a listing does not show them.
+COMMITMENT_BYTES = (
+    "commitment__architecture",
+    "commitment__commitment",
+    "commitment__knowledge_proof",
+)
+
+
+def competitions_visible_to(viewer: Viewer) -> QuerySet[Competition]:
+    """Drafts (no test set yet) are seen by their organizer and staff only."""
+    qs = Competition.objects.select_related("organizer")
+    if viewer.is_authenticated and viewer.is_staff:
+        return qs
+    published = ~Q(test_set_digest="")
+    if viewer.is_authenticated:
+        return qs.filter(published | Q(organizer=viewer))
+    return qs.filter(published)
+
+
+def submissions_visible_to(viewer: Viewer) -> QuerySet[Submission]:
+    """Hidden submissions (moderation) are seen by their owner and staff only."""
+    qs = Submission.objects.select_related("competition", "competitor", "commitment")
+    if viewer.is_authenticated and viewer.is_staff:
+        return qs
+    if viewer.is_authenticated:
+        return qs.filter(Q(hidden=False) | Q(competitor=viewer))
+    return qs.filter(hidden=False)
+
+
+def commitments_of(competition: Competition) -> QuerySet[ModelCommitment]:
+    # The large byte columns are left out of listings.
+    return (
+        ModelCommitment.objects.filter(competition=competition)
+        .select_related("competitor", "competition")
+        .defer("architecture", "commitment", "knowledge_proof")
+    )
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    rank: int
+    submission_id: int
+    competitor: str
+    competitor_id: str
+    claimed_count: int
+    num_samples: int
+    committed_at: datetime
+    commitment_digest: str
+    verified_at: datetime | None
+
+    @property
+    def accuracy(self) -> Fraction:
+        return Fraction(self.claimed_count, self.num_samples)
+
+    @property
+    def accuracy_percent(self) -> str:
+        """Exact fraction rounded half-up to two decimals, as text (no float)."""
+        hundredths = math.floor(self.accuracy * 10000 + Fraction(1, 2))
+        return f"{hundredths // 100}.{hundredths % 100:02d}"
+
+
+def _ranked_submissions(competition: Competition) -> QuerySet[Submission]:
+    # One row per competitor: their best verified claim, earlier commitment first on ties
+    # (then the earlier submission). The window is evaluated in the database.
+    best_first = [F("claimed_count").desc(), F("commitment__created_at").asc(), F("id").asc()]
+    return (
+        Submission.objects.filter(
+            competition=competition,
+            status=SubmissionStatus.VERIFIED,
+            hidden=False,
+            competitor__is_active=True,  # banned accounts leave the leaderboard
+        )
+        .annotate(best=Window(RowNumber(), partition_by=[F("competitor_id")], order_by=best_first))
+        .filter(best=1)
+        .order_by(*best_first)
+    )
+
+
+def leaderboard(competition: Competition) -> list[LeaderboardRow]:
+    """The ranked leaderboard in one query."""
+    n = competition.test_set_num_samples
+    if not n:
+        return []
+    rows = _ranked_submissions(competition).values_list(
+        "id",
+        "competitor__username",
+        "competitor__uuid",
+        "claimed_count",
+        "commitment__created_at",
+        "commitment__commitment_digest",
+        "verification_finished_at",
+    )
+    return [
+        LeaderboardRow(
+            rank=rank,
+            submission_id=sid,
+            competitor=username,
+            competitor_id=str(uid),
+            claimed_count=count,
+            num_samples=n,
+            committed_at=committed_at,
+            commitment_digest=cdigest,
+            verified_at=verified_at,
+        )
+        for rank, (sid, username, uid, count, committed_at, cdigest, verified_at) in enumerate(
+            rows, start=1
+        )
+    ]
+
+
+def best_accuracy_series(competition: Competition) -> list[tuple[datetime, int]]:
+    """(time, best verified count so far), one point each time the best improved.
+
+    Time is when the verification finished (when the claim became proven).
+    """
+    rows = (
+        Submission.objects.filter(
+            competition=competition,
+            status=SubmissionStatus.VERIFIED,
+            hidden=False,
+            competitor__is_active=True,
+            verification_finished_at__isnull=False,
+        )
+        .order_by("verification_finished_at", "id")
+        .values_list("verification_finished_at", "claimed_count")
+    )
+    series: list[tuple[datetime, int]] = []
+    best = -1
+    for when, count in rows.iterator(chunk_size=2000):
+        if count > best:
+            best = count
+            series.append((when, count))
+    return series

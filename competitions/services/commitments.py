@@ -1,0 +1,221 @@
+"""Registering model commitments: the competitor's side of the commit phase.
+
+A commitment is accepted only before the reveal, from an account that is not the
+organizer, for an architecture that fits the competition and its model-size limits, with
+a proof of knowledge of its opening bound to this competition and this competitor, once
+platform-wide, and within the per-competitor cap. It gets a receipt signed by the server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from zkproofs import formats
+from zkproofs.accuracy import verify_commitment
+from zkproofs.errors import VerificationError
+from zkproofs.ml.architecture import (
+    MAX_ENCODED_BYTES,
+    Architecture,
+    ArchitectureDecodeError,
+    ModelLimitError,
+)
+from zkproofs.params import ROW_WIDTH
+from zkproofs.receipts import Receipt
+
+from ..models import Competition, ModelCommitment, Participation, Phase, User
+from . import receipts
+from .errors import Conflict, InvalidInput, NotPermitted
+from .uploads import Upload, read_bytes
+
+log = logging.getLogger(__name__)
+
+POINT_BYTES = 48
+SCALAR_BYTES = 32
+
+
+def commitment_size_limit(competition: Competition) -> int:
+    """The largest canonical C_W a model within the parameter limit can have."""
+    rows = math.ceil(competition.max_parameters / ROW_WIDTH)
+    return formats.HEADER + 4 + rows * POINT_BYTES
+
+
+def knowledge_proof_size() -> int:
+    """A proof of knowledge has a fixed size: A, a response per row slot, and z_t."""
+    return formats.HEADER + POINT_BYTES + (ROW_WIDTH + 1) * SCALAR_BYTES
+
+
+def _require_open(competition: Competition, now: datetime) -> None:
+    phase = competition.phase(now)
+    if phase == Phase.DRAFT:
+        raise Conflict("the competition is not open yet (no test set)", code="not_open")
+    if phase != Phase.OPEN:
+        raise Conflict(
+            f"commitments closed at the reveal ({competition.reveal_at.isoformat()})",
+            code="commitments_closed",
+        )
+
+
+def _check_architecture(competition: Competition, raw: bytes) -> Architecture:
+    try:
+        arch = Architecture.from_bytes(raw)
+    except ArchitectureDecodeError as exc:
+        raise InvalidInput(
+            f"the architecture does not decode: {exc}",
+            code="invalid_architecture",
+            field="architecture",
+        ) from None
+    expected_shape = tuple(competition.input_shape)
+    mismatches = []
+    if arch.input_shape != expected_shape:
+        mismatches.append(f"input shape {arch.input_shape}, expected {expected_shape}")
+    if arch.input_range != competition.input_range:
+        mismatches.append(f"input range {arch.input_range}, expected {competition.input_range}")
+    if arch.num_classes != competition.num_classes:
+        mismatches.append(f"{arch.num_classes} classes, expected {competition.num_classes}")
+    if mismatches:
+        raise InvalidInput(
+            "the architecture does not fit the competition: " + "; ".join(mismatches),
+            code="architecture_mismatch",
+            field="architecture",
+        )
+    try:
+        arch.check_limits(
+            max_parameters=competition.max_parameters, max_layers=competition.max_layers
+        )
+    except ModelLimitError as exc:
+        raise InvalidInput(str(exc), code="model_too_large", field="architecture") from None
+    return arch
+
+
+def _verify(competition: Competition, competitor: User, arch_raw, commitment, knowledge_proof):
+    try:
+        return verify_commitment(
+            competition.spec(), competitor.uuid, arch_raw, commitment, knowledge_proof
+        )
+    except (VerificationError, formats.FormatError, ValueError) as exc:
+        raise InvalidInput(
+            f"the commitment was refused: {exc}", code="invalid_commitment", field="commitment"
+        ) from None
+
+
+def register_commitment(
+    *,
+    competition: Competition,
+    competitor: User,
+    architecture: Upload,
+    commitment: Upload,
+    knowledge_proof: Upload,
+    now: datetime | None = None,
+) -> ModelCommitment:
+    if not competitor.is_active:
+        raise NotPermitted("this account is disabled", code="account_disabled")
+    if competitor.pk == competition.organizer_id:
+        raise NotPermitted(
+            "the organizer cannot compete in their own competition", code="organizer_cannot_compete"
+        )
+    # Cheap checks first; the proof of knowledge is checked outside any transaction.
+    _require_open(competition, now or timezone.now())
+    arch_raw = read_bytes(
+        architecture, limit=MAX_ENCODED_BYTES, what="architecture", field="architecture"
+    )
+    commitment_raw = read_bytes(
+        commitment,
+        limit=commitment_size_limit(competition),
+        what="commitment (for this competition's parameter limit)",
+        field="commitment",
+    )
+    pok_raw = read_bytes(
+        knowledge_proof,
+        limit=knowledge_proof_size(),
+        what="proof of knowledge",
+        field="knowledge_proof",
+    )
+    arch = _check_architecture(competition, arch_raw)
+    commitment_digest = hashlib.sha256(commitment_raw).hexdigest()
+    if ModelCommitment.objects.filter(commitment_digest=commitment_digest).exists():
+        raise Conflict("this commitment is already registered", code="duplicate_commitment")
+    info = _verify(competition, competitor, arch_raw, commitment_raw, pok_raw)
+    if info.commitment_digest.hex() != commitment_digest or info.parameter_count != (
+        arch.weight_count
+    ):
+        # The verifier and this module must agree on what was committed; never store a
+        # record they disagree on.
+        raise InvalidInput(
+            "the commitment does not match its architecture", code="invalid_commitment"
+        )
+
+    spec_digest = competition.test_set_digest
+    try:
+        with transaction.atomic():
+            # Locking the competition row orders this against a test-set replacement and
+            # against concurrent registrations (the commitment cap).
+            locked = Competition.objects.select_for_update().get(pk=competition.pk)
+            now = now or timezone.now()
+            _require_open(locked, now)
+            if locked.test_set_digest != spec_digest:
+                raise Conflict(
+                    "the test set changed while the commitment was checked; commit again",
+                    code="test_set_changed",
+                )
+            # The competition lock above already orders every registration in this
+            # competition, so the cap is counted with no other insert in flight; the
+            # participation row is the lock of the submission path.
+            Participation.objects.get_or_create(
+                competition=locked, competitor=competitor, defaults={"joined_at": now}
+            )
+            used = ModelCommitment.objects.filter(competition=locked, competitor=competitor).count()
+            if used >= locked.commitment_cap:
+                raise Conflict(
+                    f"you have used all {locked.commitment_cap} commitments of this competition",
+                    code="commitment_cap_reached",
+                )
+            receipt = Receipt(
+                competition_id=locked.uuid,
+                submitter_id=competitor.uuid,
+                architecture_digest=info.architecture_digest,
+                commitment_digest=info.commitment_digest,
+                committed_at=now,
+            )
+            signature, public_key = receipts.sign(receipt)
+            record = ModelCommitment.objects.create(
+                competition=locked,
+                competitor=competitor,
+                architecture=arch_raw,
+                architecture_digest=info.architecture_digest.hex(),
+                parameter_count=info.parameter_count,
+                weight_rows=info.weight_rows,
+                commitment=commitment_raw,
+                commitment_digest=commitment_digest,
+                knowledge_proof=pok_raw,
+                created_at=now,
+                receipt_signature=signature,
+                receipt_public_key=public_key.hex(),
+            )
+    except IntegrityError:
+        # Two requests raced with the same commitment: the unique index decided.
+        if ModelCommitment.objects.filter(commitment_digest=commitment_digest).exists():
+            raise Conflict(
+                "this commitment is already registered", code="duplicate_commitment"
+            ) from None
+        raise
+    log.info(
+        "commitment %s registered in %s by %s", commitment_digest[:16], locked.slug, competitor.uuid
+    )
+    return record
+
+
+def receipt_for(record: ModelCommitment) -> Receipt:
+    """The receipt a commitment record was signed over (for display and re-checking)."""
+    return Receipt(
+        competition_id=record.competition.uuid,
+        submitter_id=record.competitor.uuid,
+        architecture_digest=bytes.fromhex(record.architecture_digest),
+        commitment_digest=bytes.fromhex(record.commitment_digest),
+        committed_at=record.created_at,
+    )

@@ -1,0 +1,237 @@
+"""Creating submissions (proofs of accuracy for a commitment) and moderating them.
+
+A submission is accepted only between the reveal and the proof deadline, for one of the
+submitter's own commitments in this competition, with a claim between ⌈threshold·N⌉ and
+N, a well-formed proof file within the size limit whose public values (competition digest,
+submitter, architecture, commitment, N, claim) are this submission's, and within the
+per-competitor submission limit. It then waits in ``queued``: after the transaction commits, the
+``submission_queued`` signal hands it to the verifier app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import struct
+from datetime import datetime
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from zkproofs import formats
+from zkproofs.accuracy import AccuracyProof
+from zkproofs.params import get_params
+
+from ..models import Competition, ModelCommitment, Participation, Phase, Submission, User
+from ..signals import submission_queued
+from .errors import Conflict, InvalidInput, NotPermitted
+from .uploads import Upload, read_bytes
+
+log = logging.getLogger(__name__)
+
+
+def _require_proof_phase(competition: Competition, now: datetime) -> None:
+    phase = competition.phase(now)
+    if phase in (Phase.DRAFT, Phase.OPEN):
+        raise Conflict(
+            "proofs are accepted only after the test set is revealed"
+            + (f" ({competition.reveal_at.isoformat()})" if phase == Phase.OPEN else ""),
+            code="proofs_not_open",
+        )
+    if phase == Phase.CLOSED:
+        raise Conflict(
+            f"the proof deadline has passed ({competition.proof_deadline.isoformat()})",
+            code="proofs_closed",
+        )
+
+
+def parse_proof_file(data: bytes) -> AccuracyProof:
+    """Refuse bytes that are not a well-formed proof file: the header (magic, version,
+    statement fields, length), then the proof inside (parameter set, dimensions, exact
+    length, every point on the curve and in the subgroup, every scalar canonical). Whether
+    the proof is *valid* is the verifier's job."""
+    try:
+        proof_file = AccuracyProof.from_bytes(data)
+        shape = formats.read_proof_shape(proof_file.proof)
+        formats.decode_proof(get_params("native"), proof_file.proof, shape)
+    except (formats.FormatError, ValueError, struct.error) as exc:
+        raise InvalidInput(
+            f"the proof is not a valid zkarena proof file: {exc}",
+            code="malformed_proof",
+            field="proof",
+        ) from None
+    return proof_file
+
+
+def _find_commitment(
+    competition: Competition, competitor: User, commitment_id: int | None, proof: AccuracyProof
+) -> ModelCommitment:
+    found = ModelCommitment.objects.filter(competition=competition).only(
+        "id", "competitor_id", "competition_id", "commitment_digest", "architecture_digest"
+    )
+    if commitment_id is not None:
+        found = found.filter(pk=commitment_id)
+    else:  # the proof file names its commitment
+        found = found.filter(commitment_digest=proof.commitment_digest.hex())
+    commitment = found.first()
+    if commitment is None:
+        raise InvalidInput(
+            "no such commitment in this competition", code="unknown_commitment", field="commitment"
+        )
+    if commitment.competitor_id != competitor.pk:
+        raise NotPermitted(
+            "proofs can only be submitted for your own commitments", code="not_your_commitment"
+        )
+    return commitment
+
+
+def _check_statement(
+    proof: AccuracyProof,
+    competition: Competition,
+    commitment: ModelCommitment,
+    competitor: User,
+    claimed_count: int | None,
+) -> int:
+    """The public values in the proof file must be this submission's; returns the claim."""
+    wrong = []
+    if proof.competition_digest != competition.spec().digest():
+        wrong.append("it is bound to another competition digest (competition or test set)")
+    if proof.submitter_id != competitor.uuid:
+        wrong.append("it was made for another submitter id")
+    if proof.commitment_digest.hex() != commitment.commitment_digest:
+        wrong.append("it is for another commitment")
+    if proof.architecture_digest.hex() != commitment.architecture_digest:
+        wrong.append("its architecture digest differs from the committed architecture")
+    if proof.num_samples != competition.test_set_num_samples:
+        wrong.append(
+            f"it is for {proof.num_samples} samples, not {competition.test_set_num_samples}"
+        )
+    if claimed_count is not None and proof.claimed != claimed_count:
+        wrong.append(f"it claims {proof.claimed}, the request {claimed_count}")
+    if wrong:
+        raise InvalidInput(
+            "the proof does not belong to this submission: " + "; ".join(wrong),
+            code="proof_mismatch",
+            field="proof",
+        )
+    return proof.claimed
+
+
+def _check_claim(competition: Competition, claimed_count: int) -> None:
+    required = competition.required_correct
+    n = competition.test_set_num_samples
+    if claimed_count > n:
+        raise InvalidInput(
+            f"the claim {claimed_count} exceeds the {n} test samples",
+            code="claim_above_test_size",
+            field="claimed_count",
+        )
+    if claimed_count < required:
+        raise InvalidInput(
+            f"the claim {claimed_count} is below the threshold: at least {required} of {n} "
+            f"samples ({competition.threshold} of them, rounded up) must be right",
+            code="claim_below_threshold",
+            field="claimed_count",
+        )
+
+
+def create_submission(
+    *,
+    competition: Competition,
+    competitor: User,
+    proof: Upload,
+    commitment_id: int | None = None,
+    claimed_count: int | None = None,
+    expected_sha256: str | None = None,
+    now: datetime | None = None,
+) -> Submission:
+    """Accept a proof file (``zkproofs.accuracy.AccuracyProof`` bytes) for one of the
+    competitor's commitments. ``commitment_id`` and ``claimed_count`` are optional: the
+    proof file names both, and when given they must agree with it."""
+    if not competitor.is_active:
+        raise NotPermitted("this account is disabled", code="account_disabled")
+    _require_proof_phase(competition, now or timezone.now())
+    data = read_bytes(
+        proof,
+        limit=settings.MAX_PROOF_BYTES,
+        what="proof",
+        field="proof",
+        expected_sha256=expected_sha256,
+    )
+    proof_file = parse_proof_file(data)
+    commitment = _find_commitment(competition, competitor, commitment_id, proof_file)
+    claimed_count = _check_statement(proof_file, competition, commitment, competitor, claimed_count)
+    _check_claim(competition, claimed_count)
+    digest = hashlib.sha256(data).hexdigest()
+
+    stored_name = None
+    try:
+        with transaction.atomic():
+            # The competitor's participation row is the per-competitor lock: a concurrent
+            # submission waits here until this one commits, then counts it.
+            participation, _ = Participation.objects.get_or_create(
+                competition=competition, competitor=competitor
+            )
+            Participation.objects.select_for_update().get(pk=participation.pk)
+            now = now or timezone.now()
+            _require_proof_phase(competition, now)
+            if Submission.objects.filter(commitment=commitment, proof_sha256=digest).exists():
+                raise Conflict(
+                    "this proof was already submitted for this commitment", code="duplicate_proof"
+                )
+            used = Submission.objects.filter(competition=competition, competitor=competitor).count()
+            if used >= competition.submission_limit:
+                raise Conflict(
+                    f"you have used all {competition.submission_limit} submissions of this "
+                    "competition",
+                    code="submission_limit_reached",
+                )
+            stored_name = default_storage.save(
+                f"proofs/{competition.uuid}/{digest}.zkproof", ContentFile(data)
+            )
+            submission = Submission.objects.create(
+                competition=competition,
+                competitor=competitor,
+                commitment=commitment,
+                claimed_count=claimed_count,
+                proof=stored_name,
+                proof_sha256=digest,
+                proof_size=len(data),
+                created_at=now,
+            )
+            transaction.on_commit(lambda: _announce(submission.pk), robust=True)
+    except IntegrityError:
+        if stored_name:
+            default_storage.delete(stored_name)
+        # A concurrent upload of the same proof: the unique constraint decided.
+        if Submission.objects.filter(commitment=commitment, proof_sha256=digest).exists():
+            raise Conflict(
+                "this proof was already submitted for this commitment", code="duplicate_proof"
+            ) from None
+        raise
+    except BaseException:
+        if stored_name:
+            default_storage.delete(stored_name)
+        raise
+    log.info("submission %s queued (c=%d) in %s", submission.pk, claimed_count, competition.slug)
+    return submission
+
+
+def _announce(submission_id: int) -> None:
+    submission_queued.send(sender=Submission, submission_id=submission_id)
+
+
+def set_hidden(submission: Submission, *, by: User, hidden: bool, reason: str = "") -> Submission:
+    """Moderation: hide a submission from the leaderboard and public pages (or show it)."""
+    if not (by.is_active and by.is_staff):
+        raise NotPermitted("only staff may moderate submissions")
+    with transaction.atomic():
+        locked = Submission.objects.select_for_update().get(pk=submission.pk)
+        locked.hidden = hidden
+        locked.hidden_reason = reason[:500] if hidden else ""
+        locked.save(update_fields=["hidden", "hidden_reason", "updated_at"])
+    log.info("submission %s %s by %s", locked.pk, "hidden" if hidden else "shown", by.username)
+    return locked

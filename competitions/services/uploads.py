@@ -1,0 +1,88 @@
+"""Reading uploaded files safely: bounded in size, optionally checked against a digest."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Iterable
+from typing import IO, Protocol
+
+from .errors import InvalidInput, TooLarge
+
+
+class Upload(Protocol):
+    """What the services need of an uploaded file (Django's UploadedFile has it)."""
+
+    name: str | None
+    size: int | None
+
+    def chunks(self, chunk_size: int | None = None) -> Iterable[bytes]: ...
+
+
+def _check_declared_size(upload: Upload, limit: int, what: str, field: str) -> None:
+    if upload.size is not None and upload.size > limit:
+        raise TooLarge(
+            f"the {what} is {upload.size} bytes; the limit is {limit}",
+            code="file_too_large",
+            field=field,
+        )
+
+
+def _check_digest(actual: str, expected: str | None, what: str, field: str) -> None:
+    if expected is not None and expected.strip().lower() != actual:
+        raise InvalidInput(
+            f"the {what} does not match the SHA-256 you sent (received {actual})",
+            code="digest_mismatch",
+            field=field,
+        )
+
+
+def read_bytes(
+    upload: Upload, *, limit: int, what: str, field: str, expected_sha256: str | None = None
+) -> bytes:
+    """The whole upload in memory; refused past ``limit`` bytes, counted as it is read."""
+    _check_declared_size(upload, limit, what, field)
+    parts, total = [], 0
+    for chunk in upload.chunks():
+        total += len(chunk)
+        if total > limit:
+            raise TooLarge(
+                f"the {what} exceeds the limit of {limit} bytes", code="file_too_large", field=field
+            )
+        parts.append(chunk)
+    data = b"".join(parts)
+    if not data:
+        raise InvalidInput(f"the {what} is empty", code="empty_file", field=field)
+    _check_digest(hashlib.sha256(data).hexdigest(), expected_sha256, what, field)
+    return data
+
+
+def spool_to_tempfile(
+    upload: Upload, *, limit: int, what: str, field: str, expected_sha256: str | None = None
+) -> IO[bytes]:
+    """Copy the upload into an anonymous temporary file (for loaders that want a path).
+
+    The caller closes it; the file is deleted on close.
+    """
+    _check_declared_size(upload, limit, what, field)
+    tmp = tempfile.NamedTemporaryFile(prefix="zkarena-upload-", suffix=".bin")  # noqa: SIM115
+    try:
+        h, total = hashlib.sha256(), 0
+        for chunk in upload.chunks():
+            total += len(chunk)
+            if total > limit:
+                raise TooLarge(
+                    f"the {what} exceeds the limit of {limit} bytes",
+                    code="file_too_large",
+                    field=field,
+                )
+            h.update(chunk)
+            tmp.write(chunk)
+        if total == 0:
+            raise InvalidInput(f"the {what} is empty", code="empty_file", field=field)
+        _check_digest(h.hexdigest(), expected_sha256, what, field)
+        tmp.flush()
+        return tmp
+    except BaseException:
+        tmp.close()
+        raise
