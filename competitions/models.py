@@ -301,6 +301,15 @@ class Submission(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     verification_started_at = models.DateTimeField(null=True, blank=True)
     verification_finished_at = models.DateTimeField(null=True, blank=True)
+    # Written by the verifier app (verifier/services.py): the count the proof established,
+    # how long the last attempt took, which worker ran it (Celery hostname), the Celery task
+    # that holds the ``verifying`` claim, and the last unexpected error (for the sweep's
+    # "gave up" reason).
+    proven_count = models.PositiveIntegerField(null=True, blank=True)
+    verification_seconds = models.FloatField(null=True, blank=True)
+    verification_worker = models.CharField(max_length=255, blank=True)
+    verification_task_id = models.CharField(max_length=255, blank=True)
+    last_error = models.TextField(blank=True)
 
     # Moderation: a hidden submission leaves the leaderboard and public pages.
     hidden = models.BooleanField(default=False)
@@ -311,6 +320,8 @@ class Submission(models.Model):
         indexes = [
             models.Index(fields=["competition", "status", "hidden"]),
             models.Index(fields=["competition", "competitor"]),
+            # The verifier's sweep and health queries: unfinished submissions by age.
+            models.Index(fields=["status", "updated_at"]),
         ]
         constraints = [
             models.CheckConstraint(

@@ -18,13 +18,15 @@ django.setup()
 from django.conf import settings
 from zkarena_site.celery import app
 conf = app.conf  # finalises the Celery configuration (and makes the broker folders)
-folders = conf.broker_transport_options or {}
+options = conf.broker_transport_options or {}
+folders = {k: v for k, v in options.items() if k.endswith('_folder') or '_folder_' in k}
 print(json.dumps({
     'debug': settings.DEBUG,
     'engine': settings.DATABASES['default']['ENGINE'],
     'db_name': str(settings.DATABASES['default']['NAME']),
     'broker': conf.broker_url,
     'folders': {k: os.path.isdir(v) for k, v in folders.items()},
+    'visibility_timeout': options.get('visibility_timeout'),
     'installed': settings.INSTALLED_APPS,
     'time_zone': settings.TIME_ZONE,
     'use_tz': settings.USE_TZ,
@@ -87,6 +89,9 @@ def test_services_come_from_the_environment(run_python):
     assert report["db_name"] == "elsewhere"
     assert report["broker"] == "redis://broker.invalid:6379/3"
     assert report["folders"] == {}
+    # Redis hands an unacknowledged message to another worker only after this long: it
+    # must outlast the longest verification (settings.VERIFIER_SOFT_LIMIT_MAX + grace).
+    assert report["visibility_timeout"] >= 3600
 
 
 def test_secret_key_is_required_without_debug(run_python):

@@ -8,7 +8,8 @@ Variables: DEBUG, SECRET_KEY, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, DATABASE_URL,
 CONN_MAX_AGE, CELERY_BROKER_URL, CELERY_RESULT_BACKEND, ZKARENA_VAR_DIR, MEDIA_ROOT,
 STATIC_ROOT, SECURE_COOKIES, LOG_LEVEL, CACHE_URL, RECEIPT_SIGNING_KEY, MAX_REQUEST_BYTES,
 MAX_TEST_SET_BYTES, MAX_PROOF_BYTES, THROTTLE_ANON, THROTTLE_USER, THROTTLE_AUTH,
-THROTTLE_UPLOAD.
+THROTTLE_UPLOAD, CELERY_VISIBILITY_TIMEOUT and the VERIFIER_* settings of the verification
+workers (see "verification workers" below and verifier/__init__.py).
 """
 
 from __future__ import annotations
@@ -259,6 +260,60 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The outcome lives on the submission row; nothing reads task results.
+CELERY_TASK_IGNORE_RESULT = True
+
+# ------------------------------------------------------------------ verification workers
+# (verifier/, DESIGN §5.) A submission is verified exactly once whatever fails: the message
+# is acknowledged only after the task returns (acks late) and put back if the worker process
+# dies under it; each process reserves one message at a time, so a dead worker strands at
+# most the one it was running; the periodic sweep re-queues anything stuck past its time.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
+# The queue the verification tasks (and the sweep) go to; workers consume it by default.
+VERIFIER_QUEUE = env_str("VERIFIER_QUEUE", "verification")
+CELERY_TASK_DEFAULT_QUEUE = VERIFIER_QUEUE
+# Whether the submission_queued signal enqueues a verification (off only in test runs that
+# have no worker: see test_settings.py).
+VERIFIER_ENQUEUE = env_bool("VERIFIER_ENQUEUE", default=True)
+# Time limits per task, scaled by the competition's test-set size N:
+# soft = min(BASE + PER_SAMPLE · N, MAX) seconds, hard = soft + GRACE.
+VERIFIER_SOFT_LIMIT_BASE = env_int("VERIFIER_SOFT_LIMIT_BASE", 60)
+VERIFIER_SOFT_LIMIT_PER_SAMPLE = float(env_str("VERIFIER_SOFT_LIMIT_PER_SAMPLE", "0.5"))
+VERIFIER_SOFT_LIMIT_MAX = env_int("VERIFIER_SOFT_LIMIT_MAX", 1800)
+VERIFIER_HARD_LIMIT_GRACE = env_int("VERIFIER_HARD_LIMIT_GRACE", 30)
+# A submission still `verifying` this long after its hard limit has lost its worker.
+VERIFIER_STALE_GRACE = env_int("VERIFIER_STALE_GRACE", 60)
+# A submission `queued` (untouched) this long lost its message (e.g. the broker was down
+# when it was announced): the sweep sends it again.
+VERIFIER_QUEUED_TIMEOUT = env_int("VERIFIER_QUEUED_TIMEOUT", 600)
+# Attempts before a submission that keeps failing (worker lost, time limit, crash) is
+# rejected with the reason. An invalid proof is rejected at its first attempt.
+VERIFIER_MAX_ATTEMPTS = env_int("VERIFIER_MAX_ATTEMPTS", 3)
+VERIFIER_SWEEP_INTERVAL = env_int("VERIFIER_SWEEP_INTERVAL", 300)
+CELERY_TASK_ROUTES = {"verifier.tasks.*": {"queue": VERIFIER_QUEUE}}
+CELERY_BEAT_SCHEDULE = {
+    "verifier-sweep": {
+        "task": "verifier.tasks.sweep_stuck_submissions",
+        "schedule": float(VERIFIER_SWEEP_INTERVAL),
+        # A sweep that could not run before the next one is due is pointless.
+        "options": {"queue": VERIFIER_QUEUE, "expires": float(VERIFIER_SWEEP_INTERVAL)},
+    },
+}
+# Redis (and other virtual transports) hand an unacknowledged message to another worker
+# after the visibility timeout; it must outlast the longest task or a running verification
+# would be started a second time (harmless, but wasted work).
+_LONGEST_TASK = VERIFIER_SOFT_LIMIT_MAX + VERIFIER_HARD_LIMIT_GRACE
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", max(3600, 2 * _LONGEST_TASK))
+if CELERY_VISIBILITY_TIMEOUT <= _LONGEST_TASK:
+    raise ImproperlyConfigured(
+        f"CELERY_VISIBILITY_TIMEOUT={CELERY_VISIBILITY_TIMEOUT} must exceed the longest "
+        f"verification ({_LONGEST_TASK} s: VERIFIER_SOFT_LIMIT_MAX + VERIFIER_HARD_LIMIT_GRACE)"
+    )
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 
 LOGGING = {
     "version": 1,

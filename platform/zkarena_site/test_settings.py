@@ -22,3 +22,13 @@ if not RECEIPT_SIGNING_KEY:  # noqa: F405
 
 # Tests send many requests from one address; the throttle tests lower these themselves.
 THROTTLE_RATES = dict.fromkeys(("anon", "user", "auth", "upload"), "100000/minute")
+
+# The platform tests announce submissions without any worker running: enqueueing would only
+# leave messages nobody consumes in the broker. Tests that run a real worker switch the
+# hand-off back on for their own queue (tests/verifier/worker.py, running_worker).
+VERIFIER_ENQUEUE = False
+
+# Test-only slow path: a worker started with ZKARENA_TEST_VERIFY_DELAY=<seconds> sleeps that
+# long right after taking a submission into `verifying`, so a test can kill it mid-verification
+# (tests/verifier/test_worker.py). The production settings never define this name.
+VERIFIER_TEST_DELAY_SECONDS = float(os.environ.get("ZKARENA_TEST_VERIFY_DELAY") or 0)

@@ -8,6 +8,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The OpenAPI document of the REST API (YAML, or JSON with ?format=json).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Staff-only health of the verification workers (queue depth, workers).
+    path("api/verifier/", include("verifier.urls")),
     path("api/", include("competitions.api.urls")),
     path("", include("competitions.urls")),
 ]
