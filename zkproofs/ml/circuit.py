@@ -386,6 +386,7 @@ class _Compiler:
         label = f"layer {index} maxpool"
         lo_w = self.windows(np.broadcast_to(act.lo, act.idx.shape), layer.kernel, layer.stride)
         hi_w = self.windows(np.broadcast_to(act.hi, act.idx.shape), layer.kernel, layer.stride)
+        _check_bound(label, lo_w, hi_w)
         # m − x_j ≤ max_j hi − lo_j: the width of the "m is at least every input" checks.
         diff_bound = int((hi_w.max(axis=-1, keepdims=True) - lo_w).max())
         kd = _bit_width(diff_bound)
