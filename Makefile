@@ -14,7 +14,7 @@ SERVICES ?= postgresql redis rabbitmq
 # Two workers for two cores; pytest-django gives each worker its own test database.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: venv services browser lint test
+.PHONY: venv services browser lint test demo
 
 venv: $(STAMP)
 
@@ -40,3 +40,10 @@ lint: venv
 test: venv services browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# A digits competition end to end on the embedded default (SQLite and a filesystem broker
+# under var/demo/, no service): organizer, two competitors through the `zkarena` command
+# line, the reveal, proofs, a real Celery worker; then serves the leaderboard until Ctrl-C.
+# DEMO_EXIT=1 stops after the run.
+demo: venv
+	$(BIN)/python scripts/demo.py

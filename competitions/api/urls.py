@@ -6,6 +6,7 @@ from . import views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("me/", views.MeView.as_view(), name="api-me"),
     path("receipt-key/", views.ReceiptKeyView.as_view(), name="api-receipt-key"),
     path("competitions/", views.CompetitionListView.as_view(), name="api-competitions"),
     path(

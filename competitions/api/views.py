@@ -15,6 +15,7 @@ from drf_spectacular.utils import (
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -54,6 +55,32 @@ class TokenView(ObtainAuthToken):
 
     throttle_classes = [AuthThrottle]
     renderer_classes = [JSONRenderer]
+
+
+class MeView(APIView):
+    """The account behind the token: its immutable `id` is the submitter id that
+    commitments and proofs are bound to (the command line needs it to commit)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Me",
+                {
+                    "id": serializers.UUIDField(),
+                    "username": serializers.CharField(),
+                    "is_organizer": serializers.BooleanField(),
+                },
+            ),
+            401: ERROR,
+        }
+    )
+    def get(self, request):
+        user = request.user
+        return Response(
+            {"id": str(user.uuid), "username": user.username, "is_organizer": user.can_organize()}
+        )
 
 
 class ReceiptKeyView(APIView):

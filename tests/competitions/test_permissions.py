@@ -152,6 +152,7 @@ CASES = {
         {"anonymous": 400, "competitor": 200, "other": 200, "organizer": 200, "staff": 200},
     ),
     "GET receipt-key": (_get(lambda c: "/api/receipt-key/"), ALL_200),
+    "GET me": (_get(lambda c: "/api/me/"), {**ALL_200, "anonymous": 401}),
     "GET schema": (_get(lambda c: "/api/schema/"), ALL_200),
     "GET competitions": (_get(lambda c: "/api/competitions/"), ALL_200),
     "POST competitions": (
@@ -227,7 +228,7 @@ def test_every_api_route_is_in_the_matrix():
 
     routes = {str(p.pattern) for p in urls.urlpatterns}
     covered = {
-        "auth/token/", "receipt-key/", "competitions/", "competitions/<slug:slug>/",
+        "auth/token/", "me/", "receipt-key/", "competitions/", "competitions/<slug:slug>/",
         "competitions/<slug:slug>/test-set/", "competitions/<slug:slug>/test-set/data/",
         "competitions/<slug:slug>/commitments/", "competitions/<slug:slug>/submissions/",
         "competitions/<slug:slug>/leaderboard/", "submissions/<int:pk>/",
