@@ -324,13 +324,25 @@ def cmd_verify(args) -> int:
         print(f"INVALID: {exc}")
         return EXIT_INVALID
     try:
-        container.check_context(spec, submitter, com["architecture"], com["commitment"])
-        report = accuracy.verify_accuracy(
-            spec, x, y, salt, submitter, com["architecture"], com["commitment"],
-            container.claimed, container.proof, backend=args.backend,
-        )
+        accuracy.check_test_set(spec, x, y, salt)
     except accuracy.TestSetError as exc:
         raise UsageError(str(exc)) from None
+    return _verify_and_report(spec, x, y, salt, submitter, com["architecture"],
+                              com["commitment"], container, args.backend)
+
+
+def _verify_and_report(spec, x, y, salt, submitter, architecture, commitment, container,
+                       backend, *, expected_claim=None) -> int:
+    """Check a proof file in its context and print the verdict (shared by offline and
+    --submission verification)."""
+    try:
+        container.check_context(spec, submitter, architecture, commitment)
+        if expected_claim is not None and container.claimed != expected_claim:
+            raise VerificationError("the proof file claims another count than the site shows")
+        report = accuracy.verify_accuracy(
+            spec, x, y, salt, submitter, architecture, commitment,
+            container.claimed, container.proof, backend=backend,
+        )
     except (VerificationError, FormatError, accuracy.CommitmentError, ValueError) as exc:
         print(f"INVALID: {exc}")
         return EXIT_INVALID
@@ -338,7 +350,7 @@ def cmd_verify(args) -> int:
     verdict = "meets" if report.meets_threshold else "does NOT meet"
     print(f"VALID: the committed model labels at least {report.correct}/{report.num_samples} "
           f"test samples correctly ({pct:.2f}%); {verdict} the threshold {spec.threshold} "
-          f"[{args.backend} backend, {report.seconds:.2f} s]")
+          f"[{backend} backend, {report.seconds:.2f} s]")
     return EXIT_OK
 
 
@@ -848,22 +860,11 @@ def _verify_remote(args) -> int:
           f"{spec.test_set_digest.hex()[:16]}… published at the start")
     try:
         container = accuracy.AccuracyProof.from_bytes(data)
-        container.check_context(spec, submitter, architecture, commitment)
-        if container.claimed != sub["claimed_count"]:
-            raise VerificationError("the proof file claims another count than the site shows")
-        report = accuracy.verify_accuracy(
-            spec, x, y, salt, submitter, architecture, commitment,
-            container.claimed, container.proof, backend=backend,
-        )
-    except (VerificationError, FormatError, accuracy.CommitmentError, ValueError) as exc:
+    except FormatError as exc:
         print(f"INVALID: {exc}")
         return EXIT_INVALID
-    pct = 100 * report.correct / report.num_samples
-    verdict = "meets" if report.meets_threshold else "does NOT meet"
-    print(f"VALID: the committed model labels at least {report.correct}/{report.num_samples} "
-          f"test samples correctly ({pct:.2f}%); {verdict} the threshold {spec.threshold} "
-          f"[{backend} backend, {report.seconds:.2f} s]")
-    return EXIT_OK
+    return _verify_and_report(spec, x, y, salt, submitter, architecture, commitment,
+                              container, backend, expected_claim=sub["claimed_count"])
 
 
 def cmd_bench(args) -> int:
