@@ -24,7 +24,9 @@ Gadgets (docs/protocol.md §12):
 - ReLU y = σ·q with σ the top bit of q + 2^(k−1) (σ = 1 ⟺ q ≥ 0);
 - AvgPool: sum = q·K + rem with rem ∈ [0, K) (for K not a power of two, K − 1 − rem is
   range-checked too) and q range-checked;
-- MaxPool: a one-hot selector s, m = Σ s_j·x_j, and m − x_j ∈ [0, 2^k) for every j;
+- MaxPool: a one-hot selector s, m = Σ s_j·x_j, and m − x_j − Σ_{i>j} s_i ∈ [0, 2^k) for
+  every j (m is at least every input, strictly above those before the selected one, so the
+  selector is the first maximum and the whole witness is unique);
 - count: b_i boolean; for each class j ≠ y_i, b_i·(ℓ_{y_i} − ℓ_j − [j < y_i]) ∈ [0, 2^k);
   Σ b_i = c. With b_i = 1 this says the lowest-index argmax of the logits is y_i.
 
@@ -411,11 +413,21 @@ class _Compiler:
                                label=f"{label} select")
         out = self.materialize(_Form(n, rows, prods, np.ones(n * kk, np.int64)), m_vals,
                                out_shape, li.out.lo, li.out.hi, f"{label} output")
-        d_vals = None if m_vals is None else (m_vals[:, None] - val_w).reshape(-1)
+        # later[w, j] = Σ_{i>j} s_i = [the selected position comes after j]: inputs before
+        # the selected one must be strictly smaller, which pins the selector to the first
+        # maximum.
+        ii, jj = np.triu_indices(kk, k=1)
+        later_rows = (np.arange(n, dtype=np.int64)[:, None] * kk + ii[None, :]).reshape(-1)
+        later_vars = s_idx[:, jj].reshape(-1)
+        d_vals = None
+        if m_vals is not None:
+            later = (first[:, None] > np.arange(kk)[None, :]).astype(np.int64)
+            d_vals = (m_vals[:, None] - val_w - later).reshape(-1)
         d_bits = self.bits(d_vals, n * kk, kd, f"{label} dominance")
         m_rep = np.repeat(out.idx.reshape(-1), kk)
         self.zero(self.concat(n * kk, (r, m_rep, 1), (r, x_flat, -1),
-                              self.bit_terms(d_bits, -1)), f"{label} dominance")
+                              (later_rows, later_vars, -1), self.bit_terms(d_bits, -1)),
+                  f"{label} dominance")
         return out
 
     # ------------------------------------------------------------ the count
