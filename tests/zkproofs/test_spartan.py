@@ -405,6 +405,24 @@ def test_eval_proof_response_length(native, tiny):
 # ------------------------------------------------------------------ zero knowledge
 
 
+def _elements(params, obj, owner=None):
+    """(owning proof object, "point" or "scalar", encoding or value) for every element a
+    proof carries; points are given by their encodings."""
+    if dataclasses.is_dataclass(obj):
+        for f in dataclasses.fields(obj):
+            yield from _elements(params, getattr(obj, f.name), obj)
+    elif isinstance(obj, tuple):
+        for item in obj:
+            yield from _elements(params, item, owner)
+    elif isinstance(obj, int):
+        yield owner, "scalar", obj
+    elif isinstance(obj, np.ndarray):
+        for v in field.to_ints(obj):
+            yield owner, "scalar", v
+    else:
+        yield owner, "point", params.backend.encode(obj)
+
+
 def test_every_scalar_in_a_proof_is_a_sigma_response(native, tiny):
     """Structural: walking the proof, every scalar sits in a Σ-protocol proof object
     (whose responses are masked by fresh nonces) and none equals a witness value."""
@@ -416,41 +434,11 @@ def test_every_scalar_in_a_proof_is_a_sigma_response(native, tiny):
         sigma.DotProductProof,
     )
 
-    def scalars(obj, owner):
-        if dataclasses.is_dataclass(obj):
-            for f in dataclasses.fields(obj):
-                yield from scalars(getattr(obj, f.name), obj)
-        elif isinstance(obj, tuple):
-            for item in obj:
-                yield from scalars(item, owner)
-        elif isinstance(obj, int):
-            yield owner, obj
-        elif isinstance(obj, np.ndarray):
-            for v in field.to_ints(obj):
-                yield owner, v
-
-    found = list(scalars(proof, None))
+    found = [(owner, v) for owner, kind, v in _elements(native, proof) if kind == "scalar"]
     assert found and all(isinstance(owner, sigma_types) for owner, _ in found)
     witness = set(field.to_ints(inst.assignment.vars)) | set(inst.weights)
     assert witness.isdisjoint(v for _, v in found)
     assert sorted(v for _, v in found) == sorted(spartan.proof_scalars(proof))
-
-
-def _messages(params, obj):
-    """Every point encoding and scalar a proof carries."""
-    if not isinstance(obj, tuple | int | np.ndarray) and not dataclasses.is_dataclass(obj):
-        yield ("point", params.backend.encode(obj))
-    elif dataclasses.is_dataclass(obj):
-        for f in dataclasses.fields(obj):
-            yield from _messages(params, getattr(obj, f.name))
-    elif isinstance(obj, tuple):
-        for item in obj:
-            yield from _messages(params, item)
-    elif isinstance(obj, int):
-        yield ("scalar", obj)
-    elif isinstance(obj, np.ndarray):
-        for v in field.to_ints(obj):
-            yield ("scalar", v)
 
 
 def test_two_proofs_of_one_statement_share_no_prover_message(native, binding):
@@ -467,7 +455,7 @@ def test_two_proofs_of_one_statement_share_no_prover_message(native, binding):
         )  # OS randomness
         for _ in range(2)
     ]
-    first, second = (set(_messages(native, p)) for p in proofs)
+    first, second = ({(k, v) for _, k, v in _elements(native, p)} for p in proofs)
     assert len(first) > 100
     assert first.isdisjoint(second)
 
