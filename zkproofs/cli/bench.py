@@ -38,7 +38,7 @@ def train_digits_model(kind: str, x_tr, y_tr):
     """A float model of the benchmark's kind, as zkproofs' FloatModel."""
     from threadpoolctl import threadpool_limits
 
-    from .ml.quantize import FloatDense, FloatModel
+    from ..ml.quantize import FloatDense, FloatModel
 
     # One BLAS thread: on a loaded 2-core machine oversubscribed BLAS is several times slower.
     with warnings.catch_warnings(), threadpool_limits(1):
@@ -64,11 +64,11 @@ def train_digits_model(kind: str, x_tr, y_tr):
 
 
 def run_accuracy(kind: str, samples: int) -> dict:
-    from . import accuracy
-    from .competition import CompetitionSpec
-    from .ml import datasets, evaluate
-    from .ml.circuit import compile_accuracy_circuit
-    from .ml.quantize import quantize
+    from .. import accuracy
+    from ..competition import CompetitionSpec
+    from ..ml import datasets, evaluate
+    from ..ml.circuit import compile_accuracy_circuit
+    from ..ml.quantize import quantize
 
     x_tr, x_te, y_tr, y_te = digits_split()
     x, y = x_te[:samples], y_te[:samples]
@@ -104,7 +104,7 @@ def run_accuracy(kind: str, samples: int) -> dict:
 def synthetic_r1cs(log_constraints: int):
     """Range checks of 15-bit values: 16 constraints each (15 booleans, 1 recomposition),
     so the witness is mostly bits, like the accuracy circuits'."""
-    from .r1cs import ONE, R1CSBuilder, SparseBlock
+    from ..r1cs import ONE, R1CSBuilder, SparseBlock
 
     n_values = (1 << log_constraints) // 16
     k = 15
@@ -136,8 +136,8 @@ def synthetic_r1cs(log_constraints: int):
 
 
 def run_r1cs(log_constraints: int) -> dict:
-    from . import formats, spartan
-    from .params import get_params
+    from .. import formats, spartan
+    from ..params import get_params
 
     params = get_params("native")
     r1cs, assignment = synthetic_r1cs(log_constraints)
@@ -164,7 +164,7 @@ def run_r1cs(log_constraints: int) -> dict:
 def _run_isolated(job: dict) -> dict:
     """One measurement in a fresh interpreter, so peak memory is that run's alone."""
     out = subprocess.run(  # noqa: S603 - our own interpreter and module, JSON argument
-        [sys.executable, "-m", "zkproofs.bench", json.dumps(job)],
+        [sys.executable, "-m", "zkproofs.cli.bench", json.dumps(job)],
         capture_output=True, text=True, check=False,
     )
     if out.returncode != 0:
@@ -172,7 +172,7 @@ def _run_isolated(job: dict) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _table(rows: list[dict]) -> str:
+def table(rows: list[dict]) -> str:
     head = ("model", "samples", "constraints", "prove_s", "verify_s", "proof_bytes",
             "peak_rss_mb", "correct", "verified")
     lines = ["  ".join(f"{h:>12}" for h in head)]
@@ -204,7 +204,7 @@ def main(args) -> int:
         if args.json:
             print(json.dumps(row), flush=True)
     if not args.json:
-        print(_table(rows))
+        print(table(rows))
     return 0
 
 

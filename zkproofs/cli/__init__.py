@@ -1,0 +1,226 @@
+"""The ``zkarena`` command line (a package: one module per command group).
+
+Offline commands (files only, no site): ``competition init``, ``commit`` and ``prove``
+with ``--competition competition.json``, ``verify proof.zkp …`` and ``bench``.
+
+Against a site (the REST API of docs/platform.md, through :mod:`zkproofs.client`):
+``login``, ``competitions``, ``commit``/``prove`` with ``--competition SLUG``, ``submit``,
+``status``, ``leaderboard`` and ``verify --submission ID``. The token lives in the user's
+config file (mode 0600); secret key files stay next to it and are never uploaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import __version__
+from .. import client as api
+from .common import EXIT_BAD_INPUT, EXIT_CODES_HELP, EXIT_NETWORK, UsageError
+from .offline import cmd_commit, cmd_competition_init, cmd_prove, cmd_verify
+from .remote import (
+    cmd_competitions,
+    cmd_leaderboard,
+    cmd_login,
+    cmd_status,
+    cmd_submit,
+)
+
+
+def cmd_bench(args) -> int:
+    from . import bench
+
+    return bench.main(args)
+
+
+def timeout_option(p) -> None:
+    p.add_argument("--timeout", type=float, default=api.DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"network timeout per request (default {api.DEFAULT_TIMEOUT:.0f})")
+
+
+def site_options(p, *, url: bool = True) -> None:
+    if url:
+        p.add_argument("--url", help="the site (default: the one you logged in to); "
+                       "anonymous unless it is that one")
+    timeout_option(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="zkarena",
+        description="Commit to a hidden model and prove its accuracy in zero knowledge, "
+        "offline or against a zkarena site.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"zkarena {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    comp = sub.add_parser("competition", help="organizer commands")
+    comp_sub = comp.add_subparsers(dest="competition_command", metavar="ACTION", required=True)
+    init = comp_sub.add_parser(
+        "init", help="describe a competition from its test set (publishes only a digest)"
+    )
+    init.add_argument("--test-set", required=True, help="TEST.npz with integer x and y, or CSV")
+    init.add_argument("--classes", type=int, required=True, help="number of classes K")
+    init.add_argument("--threshold", required=True, help="accuracy threshold, e.g. 0.9 or 9/10")
+    init.add_argument("--input-scale", type=int, default=1,
+                      help="integer steps per unit of the real input (default 1)")
+    init.add_argument("--input-min", type=int, help="declared lowest input (default: data min)")
+    init.add_argument("--input-max", type=int, help="declared highest input (default: data max)")
+    init.add_argument("--id", help="competition UUID (default: a new one)")
+    init.add_argument("-o", "--output", required=True, help="competition.json to write")
+    init.add_argument("--salt-out", help="where to keep the salt (default: <output>.salt)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing salt file")
+    init.set_defaults(func=cmd_competition_init)
+
+    login = sub.add_parser(
+        "login", help="log in to a site and keep its API token (config file, mode 0600)",
+        description="Exchange a username and password for an API token, stored in "
+        "$ZKARENA_CONFIG, else $XDG_CONFIG_HOME/zkarena/config.json, else "
+        "~/.config/zkarena/config.json (mode 0600). The password comes from "
+        "$ZKARENA_PASSWORD, else from standard input (one line) when it is not a terminal, "
+        "else a prompt.",
+    )
+    login.add_argument("url", help="the site, e.g. http://127.0.0.1:8000")
+    login.add_argument("--username", help="account name (prompted on a terminal)")
+    timeout_option(login)
+    login.set_defaults(func=cmd_login)
+
+    comps = sub.add_parser("competitions", help="list the site's competitions")
+    site_options(comps)
+    comps.set_defaults(func=cmd_competitions)
+
+    commit = sub.add_parser(
+        "commit", help="quantize an ONNX model and commit to its weights",
+        description="With --competition SLUG (logged in): fetch the competition, quantize, "
+        "commit bound to your account, upload the architecture, the commitment and its "
+        "proof of knowledge, and check the signed receipt. The secret key file stays on this "
+        "machine (by default next to the config file, mode 0600). With --competition "
+        "competition.json: offline, writing the commitment and key files (-o, --key, "
+        "--submitter needed).",
+    )
+    commit.add_argument("model", help="MODEL.onnx")
+    commit.add_argument("--competition", required=True,
+                        help="a competition SLUG on the site, or an offline competition.json")
+    commit.add_argument("--submitter", help="offline: your account's UUID")
+    commit.add_argument("--calibration", help="CAL.npz with integer x (and y) from your data")
+    commit.add_argument("--weight-bits", type=int, default=8, help="weight width (default 8)")
+    commit.add_argument("-o", "--output",
+                        help="commitment.json to write (offline: required; site: a copy)")
+    commit.add_argument("--key", help="secret key file to write, mode 0600 (offline: required; "
+                        "site: default in the config folder)")
+    commit.add_argument("--force", action="store_true",
+                        help="overwrite an existing key file and commitment file")
+    site_options(commit, url=False)
+    commit.set_defaults(func=cmd_commit, subparser=commit)
+
+    prove = sub.add_parser(
+        "prove", help="prove the committed model's accuracy",
+        description="With --competition SLUG, after the reveal: download the test set and its "
+        "salt, check them against the salted digest published when you committed, and prove "
+        "(writes proof.zkp by default). With --competition competition.json: offline.",
+    )
+    prove.add_argument("--competition", required=True,
+                       help="a competition SLUG on the site, or an offline competition.json")
+    prove.add_argument("--test-set", help="offline: the revealed TEST.npz")
+    prove.add_argument("--salt-file", help="offline: the revealed salt "
+                       "(default: <competition>.salt)")
+    prove.add_argument("--commitment", help="offline: commitment.json; site: the commitment "
+                       "id (needed only if you made several)")
+    prove.add_argument("--key", help="the secret key file from `commit` (site: found locally)")
+    prove.add_argument("--submitter", help="offline: your account's UUID")
+    prove.add_argument("--claim", type=int,
+                       help="claimed number of correct predictions (default: all of them)")
+    prove.add_argument("-o", "--output", help="proof file to write (site: default proof.zkp)")
+    site_options(prove, url=False)
+    prove.set_defaults(func=cmd_prove, subparser=prove)
+
+    submit = sub.add_parser("submit", help="upload a proof to the site")
+    submit.add_argument("proof", help="proof.zkp from `zkarena prove`")
+    submit.add_argument("--competition", help="SLUG (default: the competition of the "
+                        "commitment the proof names, if it was made on this machine)")
+    submit.add_argument("--wait", type=float, metavar="SECONDS",
+                        help="wait for the verifier's verdict (exit 1 if rejected)")
+    site_options(submit, url=False)
+    submit.set_defaults(func=cmd_submit)
+
+    status = sub.add_parser("status", help="a submission's verification status, or all yours")
+    status.add_argument("submission_id", nargs="?", type=int, metavar="SUBMISSION_ID")
+    status.add_argument("--wait", type=float, metavar="SECONDS",
+                        help="wait for the verdict (exit 1 if rejected, 3 if out of time)")
+    site_options(status)
+    status.set_defaults(func=cmd_status)
+
+    board = sub.add_parser("leaderboard", help="a competition's leaderboard")
+    board.add_argument("slug", help="competition SLUG")
+    board.add_argument("--json", action="store_true", help="the site's JSON as is")
+    site_options(board)
+    board.set_defaults(func=cmd_leaderboard)
+
+    verify = sub.add_parser(
+        "verify", help="check a proof (exit 0 valid, 1 invalid, 2 bad input, 3 network)",
+        description="Offline: PROOF with --competition, --test-set, --commitment, --submitter. "
+        "From a site: --submission ID re-verifies a public submission from the site's files "
+        "alone: the proof (reference backend by default), the server-signed commitment "
+        "receipt against the site's receipt key and before the reveal, and the test set "
+        "against the salted digest published at the start.",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verify.add_argument("proof", nargs="?", help="proof.zkp (offline)")
+    verify.add_argument("--submission", type=int, metavar="ID",
+                        help="re-verify submission ID of the site (--url or the logged-in one)")
+    verify.add_argument("--receipt-key", metavar="HEX",
+                        help="with --submission: the site's receipt key obtained out of band "
+                        "(default: the one /api/receipt-key/ serves)")
+    verify.add_argument("--competition", help="competition.json")
+    verify.add_argument("--test-set", help="the revealed TEST.npz")
+    verify.add_argument("--salt-file", help="the revealed salt (default: <competition>.salt)")
+    verify.add_argument("--commitment", help="commitment.json")
+    verify.add_argument("--submitter", help="the submitter's UUID")
+    verify.add_argument("--backend", choices=["native", "reference"],
+                        help="group arithmetic: native (arkworks; offline default) or "
+                        "reference (pure Python; default with --submission)")
+    site_options(verify)
+    verify.set_defaults(func=cmd_verify, subparser=verify)
+
+    bench = sub.add_parser("bench", help="measure proving on digits models and synthetic R1CS")
+    bench.add_argument("--models", default="lr,mlp", help="comma list of lr, mlp (default both)")
+    bench.add_argument("--samples", default="10,100,360", help="comma list of N")
+    bench.add_argument("--r1cs", default="",
+                       help="log2 sizes of synthetic R1CS to measure instead, e.g. 12,14,16,18")
+    bench.add_argument("--json", action="store_true", help="one JSON object per line")
+    bench.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"zkarena: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (api.NetworkError, api.ServerError) as exc:
+        print(f"zkarena: error: {exc}", file=sys.stderr)
+        return EXIT_NETWORK
+    except api.AuthError as exc:
+        hint = ""
+        if exc.status == 401:
+            hint = "\nzkarena: your token is missing, expired or revoked: run `zkarena login URL`"
+        print(f"zkarena: error: {exc}{hint}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except api.TimelineError as exc:
+        print(f"zkarena: error: too early or too late: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except api.ClientError as exc:  # not found, refused (invalid upload, limits, …)
+        print(f"zkarena: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("zkarena: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
