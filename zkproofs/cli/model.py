@@ -44,8 +44,10 @@ def quantized_model(args, spec):
         raise UsageError(f"{args.model}: {exc}") from None
     x_cal, y_cal = calibration_data(args, spec)
     try:
+        # The float model was trained on real values; the competition publishes them as
+        # integers x = round(v·scale), so the quantizer must see x / scale as its input.
         model, report = quantize(float_model, x_cal, y_cal, input_range=tuple(spec.input_range),
-                                 weight_bits=args.weight_bits)
+                                 input_scale=spec.input_scale, weight_bits=args.weight_bits)
     except (QuantizationError, ValueError) as exc:
         raise UsageError(f"quantization failed: {exc}") from None
     print(report.summary())
