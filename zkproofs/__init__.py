@@ -7,7 +7,9 @@ Library first: nothing here imports Django. The main entry points:
 - :func:`prove_accuracy`, :func:`verify_accuracy`: the proof (after the reveal);
 - :class:`CompetitionSpec`: what a proof is bound to;
 - :mod:`zkproofs.ml`: ONNX import, quantization, the reference integer evaluator;
-- :mod:`zkproofs.spartan`, :mod:`zkproofs.r1cs`: the generic proof system underneath.
+- :mod:`zkproofs.spartan`, :mod:`zkproofs.r1cs`: the generic proof system underneath;
+- :mod:`zkproofs.errors`: one root, ``ZkproofsError``, with two branches: ``ProofError``
+  (the proof is bad) and ``InvalidInputError`` (the caller's input is bad).
 
 docs/protocol.md describes the protocol as implemented.
 """
@@ -28,8 +30,14 @@ from .accuracy import (  # noqa: E402
     verify_commitment,
 )
 from .competition import CompetitionSpec, SpecError, parse_threshold  # noqa: E402
-from .errors import ConstraintViolation, VerificationError  # noqa: E402
-from .formats import FormatError  # noqa: E402
+from .errors import (  # noqa: E402
+    ConstraintViolation,
+    FormatError,
+    InvalidInputError,
+    ProofError,
+    VerificationError,
+    ZkproofsError,
+)
 
 __all__ = [
     "AccuracyProof",
@@ -39,10 +47,13 @@ __all__ = [
     "CompetitionSpec",
     "ConstraintViolation",
     "FormatError",
+    "InvalidInputError",
+    "ProofError",
     "SpecError",
     "TestSetError",
     "VerificationError",
     "VerificationReport",
+    "ZkproofsError",
     "__version__",
     "commit_model",
     "model_from_opening",

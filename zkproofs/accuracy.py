@@ -23,7 +23,7 @@ import numpy as np
 from . import field, formats, spartan
 from .commitments import commit_rows
 from .competition import CompetitionSpec
-from .errors import VerificationError
+from .errors import InvalidInputError, VerificationError
 from .ml import datasets, evaluate
 from .ml.architecture import Architecture, QuantizedModel
 from .ml.circuit import AccuracyCircuit, compile_accuracy_circuit
@@ -37,11 +37,11 @@ PROOF_FILE_VERSION = 1
 MAX_PROOF_BYTES = 64 << 20
 
 
-class CommitmentError(ValueError):
+class CommitmentError(InvalidInputError):
     """A commitment that does not fit its competition or does not verify."""
 
 
-class TestSetError(ValueError):
+class TestSetError(InvalidInputError):
     """A test set that does not match the competition's published digest or shape."""
 
 

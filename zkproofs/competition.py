@@ -18,12 +18,14 @@ import uuid
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .errors import InvalidInputError
+
 SPEC_VERSION = 1
 MAX_SAMPLES = 1 << 20
 MAX_CLASSES = 1 << 16
 
 
-class SpecError(ValueError):
+class SpecError(InvalidInputError):
     """A competition description that is malformed or out of bounds."""
 
 

@@ -1,18 +1,44 @@
-"""Exceptions shared across zkproofs.
+"""The exceptions zkproofs raises on purpose: one root, two branches.
 
-A verifier signals every rejection with ``VerificationError``; the prover side reports a
-circuit its witness does not satisfy with ``ConstraintViolation`` and a witness with a
-hole in it with ``UnassignedVariable``.
+    ZkproofsError
+    ├── ProofError          the proof is bad: a verifier rejects it
+    │   ├── VerificationError   a check failed (the message names it)
+    │   └── FormatError         bytes that are not a valid encoding (points, scalars, sizes)
+    └── InvalidInputError   the caller's input is bad: a competition spec, an architecture,
+                            a test set, a model, a key file, a claim the witness does not
+                            satisfy (ConstraintViolation, UnassignedVariable), …
+
+Anything else escaping zkproofs (a bare ``ValueError`` from numpy, ``MemoryError``, an
+``OSError``) is not a verdict about a proof: it is a fault of the machine or a bug, and a
+caller such as the site's verification worker must retry or report it, never reject a
+competitor's proof for it. Subclasses keep ``ValueError`` as a second base where callers
+have always caught ``ValueError``.
 """
 
 from __future__ import annotations
 
 
-class VerificationError(Exception):
+class ZkproofsError(Exception):
+    """Root of every error zkproofs raises on purpose."""
+
+
+class ProofError(ZkproofsError):
+    """The proof (or a commitment's proof of knowledge) is bad."""
+
+
+class VerificationError(ProofError):
     """A proof (or commitment proof) was rejected; the message names the failed check."""
 
 
-class ConstraintViolation(ValueError):
+class FormatError(ProofError, ValueError):
+    """Bytes that are not a valid encoding of the expected object."""
+
+
+class InvalidInputError(ZkproofsError, ValueError):
+    """The caller's input is bad; nothing is said about any proof."""
+
+
+class ConstraintViolation(InvalidInputError):
     """Constraint ``index`` of an R1CS is not satisfied by the given z.
 
     ``label`` is the label the circuit compiler attached to the constraint (or None).
@@ -25,7 +51,7 @@ class ConstraintViolation(ValueError):
         super().__init__(f"{where} is not satisfied" + (f": {detail}" if detail else ""))
 
 
-class UnassignedVariable(ValueError):
+class UnassignedVariable(InvalidInputError):
     """The prover asked for a witness but variable ``index`` never received a value."""
 
     def __init__(self, index: int, description: str):

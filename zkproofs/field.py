@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import zk_dtypes
 
+from .errors import FormatError
+
 MODULUS = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
 SCALAR_BYTES = 32
 
@@ -25,7 +27,7 @@ FR = zk_dtypes.prime_field(MODULUS, "mont")
 _FR_STD = zk_dtypes.prime_field(MODULUS, "std")
 
 
-class ScalarDecodeError(ValueError):
+class ScalarDecodeError(FormatError):
     """Bytes that are not the canonical encoding of a field element."""
 
 

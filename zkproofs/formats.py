@@ -17,6 +17,7 @@ import numpy as np
 
 from . import field, sigma, sumcheck
 from .curve.base import POINT_BYTES, GroupBackend, PointDecodeError
+from .errors import FormatError
 from .params import Params
 from .spartan import SpartanProof
 from .weights import OpeningKnowledgeProof, WeightCommitment, WeightOpening
@@ -32,10 +33,6 @@ MAX_ROWS = 1 << 20
 MAX_WEIGHTS = 1 << 28
 S = field.SCALAR_BYTES
 P = POINT_BYTES
-
-
-class FormatError(ValueError):
-    """Bytes that are not a valid encoding of the expected object."""
 
 
 # ------------------------------------------------------------------ low-level reader/writer

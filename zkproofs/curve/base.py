@@ -13,12 +13,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..errors import FormatError
+
 POINT_BYTES = 48
 
 Point = Any
 
 
-class PointDecodeError(ValueError):
+class PointDecodeError(FormatError):
     """Bytes that are not the canonical compressed encoding of a G1 subgroup point."""
 
 

@@ -53,6 +53,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import InvalidInputError
+
 ENCODING_MAGIC = b"ZKAR"
 ENCODING_VERSION = 1
 JSON_FORMAT = "zkarena/architecture"
@@ -73,7 +75,7 @@ MAX_ENCODED_BYTES = 6 + 1 + 4 * 3 + 16 + 2 + MAX_LAYERS * 23
 MAX_JSON_BYTES = 1 << 16
 
 
-class ArchitectureError(ValueError):
+class ArchitectureError(InvalidInputError):
     """An architecture (or a model for it) that is malformed or inconsistent."""
 
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..errors import InvalidInputError
 from ..r1cs import ONE, R1CS, Assignment, R1CSBuilder, SparseBlock
 from . import evaluate
 from .architecture import (
@@ -57,7 +58,7 @@ COMPILER_BOUND = 1 << 60
 _PAD = -(1 << 62)  # marks zero padding in arrays of variable indices
 
 
-class CircuitError(ValueError):
+class CircuitError(InvalidInputError):
     """An architecture, test set or claim the accuracy circuit cannot express."""
 
 

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidInputError
+
 CANONICAL_DOMAIN = b"zkarena/testset/v1"
 CANONICAL_DTYPE = "<i8"
 SALT_BYTES = 32
@@ -43,7 +45,7 @@ MAX_FILE_BYTES = 1 << 30
 MAX_CLASSES = 1 << 16
 
 
-class DatasetError(ValueError):
+class DatasetError(InvalidInputError):
     """A test-set file or array pair that is malformed or out of bounds."""
 
 

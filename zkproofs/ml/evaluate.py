@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..errors import InvalidInputError
 from .architecture import (
     Architecture,
     AvgPool2d,
@@ -59,11 +60,11 @@ INTERVAL_BOUND = 1 << 62
 _FLOAT_LIMIT = float(INTERVAL_BOUND) * (1.0 - 2.0**-20)
 
 
-class InputError(ValueError):
+class InputError(InvalidInputError):
     """Inputs or labels that do not match the architecture (shape, dtype, declared range)."""
 
 
-class IntervalOverflowError(ValueError):
+class IntervalOverflowError(InvalidInputError):
     """An architecture/input pair whose integer intervals could leave ±2^62."""
 
 

@@ -53,6 +53,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from ..errors import InvalidInputError
 from .architecture import MAX_PARAMETERS, ArchitectureError, AvgPool2d, Flatten, MaxPool2d
 from .quantize import FloatConv2d, FloatDense, FloatModel
 
@@ -70,7 +71,7 @@ _INT_TYPES = {
 _CONST_TYPES = _FLOAT_TYPES | _INT_TYPES
 
 
-class OnnxImportError(ValueError):
+class OnnxImportError(InvalidInputError):
     """An ONNX model the importer refuses; ``op_type``/``node_name`` say where, if a node."""
 
     def __init__(self, message: str, *, op_type: str | None = None, node_name: str | None = None):

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidInputError
 from .architecture import (
     MAX_INPUT_MAGNITUDE,
     MAX_LAYERS,
@@ -63,7 +64,7 @@ from .evaluate import (
 )
 
 
-class QuantizationError(ValueError):
+class QuantizationError(InvalidInputError):
     """A float model or calibration set that cannot be quantized as asked."""
 
 
