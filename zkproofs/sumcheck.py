@@ -193,3 +193,100 @@ def verify(
         point.append(r)
         claim = rnd.eval_commitment
     return SumcheckResult(point, claim)
+
+
+# ==================================================================== protocol v2
+#
+# The same committed rounds (steps 1–6 above), with the prover working from openings only
+# and the verifier deferring its checks to a ``batch.Checks``: the claim of each round is a
+# ``batch.Lin`` (the initial claim is usually a homomorphic combination), Cy = w0·claim +
+# w1·Ce is never computed, and the round's proof of dot product is recorded, not checked.
+# ``verify_v2`` returns the point and the final claim (Ce of the last round, or the initial
+# claim when there are no rounds).
+
+
+@dataclass(frozen=True)
+class ClaimOpening:
+    """The prover's opening of a committed claim: the value and its blind."""
+
+    value: int
+    blind: int
+
+
+def prove_v2(
+    t: Transcript,
+    params: Params,
+    rng: ProverRandomness,
+    oracle: RoundOracle,
+    *,
+    num_rounds: int,
+    degree: int,
+    claim: ClaimOpening,
+) -> tuple[SumcheckProof, list[int], ClaimOpening]:
+    from .commitments.pedersen import commit_scalar_fast
+    from .sigma import prove_dot_product_v2
+
+    grp = params.backend
+    rounds = []
+    point = []
+    value, blind = claim.value % R, claim.blind % R
+    for _ in range(num_rounds):
+        evals = oracle.round_evaluations(value)
+        if len(evals) != degree + 1:
+            raise ValueError("round oracle returned the wrong number of evaluations")
+        coeffs = interpolate(evals)
+        poly_blind = rng.scalar()
+        poly_commitment = commit_vector(params, coeffs, poly_blind)
+        t.absorb_points(b"v2/sumcheck/poly", [grp.encode(poly_commitment)])
+        r = t.challenge_scalar(b"v2/sumcheck/r")
+        new_value = evaluate_poly(coeffs, r)
+        eval_blind = rng.scalar()
+        eval_commitment = commit_scalar_fast(params, new_value, eval_blind)
+        t.absorb_points(b"v2/sumcheck/eval", [grp.encode(eval_commitment)])
+        w0, w1 = t.challenge_scalar(b"v2/sumcheck/w0"), t.challenge_scalar(b"v2/sumcheck/w1")
+        a = _round_weights(degree, r, w0, w1)
+        proof = prove_dot_product_v2(
+            t, params, rng, a, field.vec(coeffs), poly_blind, (w0 * blind + w1 * eval_blind) % R
+        )
+        rounds.append(RoundProof(poly_commitment, eval_commitment, proof))
+        point.append(r)
+        oracle.bind(r)
+        value, blind = new_value, eval_blind
+    return SumcheckProof(tuple(rounds)), point, ClaimOpening(value, blind)
+
+
+def verify_v2(
+    t: Transcript,
+    params: Params,
+    proof: SumcheckProof,
+    *,
+    num_rounds: int,
+    degree: int,
+    claim,
+    checks,
+    label: str,
+):
+    """Record the rounds' checks; return (point, final claim as a point or Lin)."""
+    from .batch import Lin
+    from .sigma import defer_dot_product
+
+    grp = params.backend
+    if len(proof.rounds) != num_rounds:
+        raise VerificationError(
+            f"{label}: the sumcheck has {len(proof.rounds)} rounds, not {num_rounds}"
+        )
+    point = []
+    for i, rnd in enumerate(proof.rounds):
+        if len(rnd.proof.z) != degree + 1:
+            raise VerificationError(f"{label}: round {i} has a polynomial of the wrong degree")
+        t.absorb_points(b"v2/sumcheck/poly", [grp.encode(rnd.poly_commitment)])
+        r = t.challenge_scalar(b"v2/sumcheck/r")
+        t.absorb_points(b"v2/sumcheck/eval", [grp.encode(rnd.eval_commitment)])
+        w0, w1 = t.challenge_scalar(b"v2/sumcheck/w0"), t.challenge_scalar(b"v2/sumcheck/w1")
+        a = _round_weights(degree, r, w0, w1)
+        cy = Lin().iadd(claim, w0).iadd(rnd.eval_commitment, w1)
+        defer_dot_product(t, params, rnd.poly_commitment, cy, a, rnd.proof, checks,
+                          f"{label}, round {i}")
+        point.append(r)
+        claim = rnd.eval_commitment
+    return point, claim

@@ -52,6 +52,14 @@ class GroupBackend(Protocol):
     def encode(self, a: Point) -> bytes:
         """ZCash compressed encoding, 48 bytes."""
 
+    def to_affine_bytes(self, a: Point) -> bytes:
+        """96 bytes: the affine x and y, each 48 bytes little-endian (not the identity).
+        Only the generator cache uses this layout."""
+
+    def from_affine_bytes_trusted(self, data: bytes) -> Point:
+        """The inverse of ``to_affine_bytes`` WITHOUT any check: only for bytes whose
+        SHA-256 has been compared with a pinned value (the generator cache)."""
+
     def decode(self, data: bytes) -> Point:
         """Strict decoding: exactly 48 bytes, valid flag bits, x < p, on the curve, in
         the prime-order subgroup, and re-encoding equals the input. Raises

@@ -178,6 +178,12 @@ class NativeBackend:
     def encode(self, a: G1Point) -> bytes:
         return a.to_compressed_bytes()
 
+    def to_affine_bytes(self, a: G1Point) -> bytes:
+        return a.to_xy_bytes_le()
+
+    def from_affine_bytes_trusted(self, data: bytes) -> G1Point:
+        return G1Point.from_xy_bytes_unchecked_le(bytes(data))
+
     def decode(self, data: bytes) -> G1Point:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError("decode takes bytes")

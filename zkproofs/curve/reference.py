@@ -191,6 +191,18 @@ class ReferenceBackend:
     def encode(self, a: Point) -> bytes:
         return int(compress_G1(a)).to_bytes(POINT_BYTES, "big")
 
+    def to_affine_bytes(self, a: Point) -> bytes:
+        if is_inf(a):
+            raise ValueError("the identity has no affine coordinates")
+        zinv = FQ.one() / a[2]
+        x, y = int(a[0] * zinv), int(a[1] * zinv)
+        return x.to_bytes(48, "little") + y.to_bytes(48, "little")
+
+    def from_affine_bytes_trusted(self, data: bytes) -> Point:
+        data = bytes(data)
+        return (FQ(int.from_bytes(data[:48], "little")), FQ(int.from_bytes(data[48:], "little")),
+                FQ.one())
+
     def decode(self, data: bytes) -> Point:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError("decode takes bytes")
