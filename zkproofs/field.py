@@ -147,8 +147,24 @@ def decode_vec(data: bytes, n: int) -> np.ndarray:
     """Strictly decode n canonical scalars (rejects any element >= r)."""
     if len(data) != n * SCALAR_BYTES:
         raise ScalarDecodeError(f"expected {n} scalars ({n * SCALAR_BYTES} bytes), got {len(data)}")
-    ints = [decode_scalar(data[i : i + SCALAR_BYTES]) for i in range(0, len(data), SCALAR_BYTES)]
-    return vec(ints)
+    if n == 0:
+        return zeros(0)
+    limbs = np.frombuffer(bytes(data), dtype="<u8").reshape(n, 4)
+    less = np.zeros(n, dtype=bool)
+    equal = np.ones(n, dtype=bool)
+    for i in (3, 2, 1, 0):  # lexicographic comparison with r, most significant limb first
+        bound = np.uint64((MODULUS >> (64 * i)) & ((1 << 64) - 1))
+        less |= equal & (limbs[:, i] < bound)
+        equal &= limbs[:, i] == bound
+    if not less.all():
+        raise ScalarDecodeError(f"non-canonical scalar (>= r) at index {int(np.argmin(less))}")
+    if not MONT_LAYOUT:
+        step = SCALAR_BYTES
+        raw = bytes(data)
+        return vec([int.from_bytes(raw[i : i + step], "little") for i in range(0, len(raw), step)])
+    out = np.array(limbs).view(FR).reshape(n)
+    np.multiply(out, _MONT_R, out=out)
+    return out
 
 
 # ---------------------------------------------------------------- fast conversions

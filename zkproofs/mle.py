@@ -59,6 +59,17 @@ def fold(vec: np.ndarray, r: int) -> np.ndarray:
     return low + (high - low) * field.const(r)
 
 
+def fold_low(vec: np.ndarray, r: int) -> np.ndarray:
+    """Bind the last (least significant) variable to r: pairs of neighbours fold together,
+    ``v[0::2] + r·(v[1::2] − v[0::2])``. Binding the low variables first keeps a vector's
+    non-zero prefix a prefix, and the bound point is the reverse of the challenges."""
+    n = len(vec)
+    if n < 2 or n & (n - 1):
+        raise ValueError(f"fold needs a power-of-two length >= 2, got {n}")
+    low = vec[0::2]
+    return low + (vec[1::2] - low) * field.const(r)
+
+
 def evaluate(vec: np.ndarray, point: Sequence[int]) -> int:
     """The multilinear extension of vec at point, as a canonical int.
 

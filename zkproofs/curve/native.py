@@ -110,6 +110,28 @@ def _bucket_sum(pts: list[G1Point], digits: list[int], bits: int) -> G1Point:
     return total
 
 
+_H_TABLES: dict[bytes, object] = {}
+_NEGATED: dict[int, tuple] = {}
+_SCALARS: dict[int, Scalar] = {}
+
+
+def _negated(G) -> tuple:
+    key = id(G)
+    found = _NEGATED.get(key)
+    if found is None or found[0] is not G:
+        found = _NEGATED[key] = (G, tuple(-p for p in G))
+    return found[1]
+
+
+def _small_scalar(m: int) -> Scalar:
+    s = _SCALARS.get(m)
+    if s is None:
+        s = _scalar(m)
+        if m < 1 << 16:
+            _SCALARS[m] = s
+    return s
+
+
 def _check_dst(dst: bytes) -> None:
     # RFC 9380: tags are non-empty, and longer than 255 bytes needs a different rule
     # that py_ecc does not implement; refuse both so the backends cannot disagree.
@@ -168,6 +190,46 @@ class NativeBackend:
         from_le = Scalar.from_le_bytes
         ks = [from_le(raw[j : j + _SCALAR_BYTES]) for j in range(0, len(raw), _SCALAR_BYTES)]
         return G1Point.multiexp_unchecked(pts, ks)
+
+    def commit_int_rows(self, G, H, rows: np.ndarray, blinds) -> list[G1Point]:
+        """Σ_j rows[i, j]·G_j + blinds[i]·H for each row of an int64 matrix.
+
+        The fast path of Hyrax commitments to small signed integers: zeros are skipped,
+        negative values use negated bases, rows of ≤ 8-bit magnitudes are summed in Python
+        buckets, other rows go to arkworks with cached Scalar objects, and the blind is
+        added from a fixed-base table of H (32 additions instead of a scalar
+        multiplication). Equal to ``msm(G + [H], row + [blind])`` for every row.
+        """
+        from ..commitments.pedersen import FixedBase
+
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.ndim != 2 or rows.shape[1] > len(G) or len(rows) != len(blinds):
+            raise ValueError("commit_int_rows: rows must be (n, ≤ len(G)) with one blind each")
+        if rows.size and int(np.abs(rows).max()) >= 1 << 62:
+            raise ValueError("commit_int_rows: values must stay below 2^62 in magnitude")
+        key = H.to_compressed_bytes()
+        table = _H_TABLES.get(key)
+        if table is None:
+            table = _H_TABLES[key] = FixedBase(self, H)
+        neg_g = _negated(G)
+        out = []
+        for row, blind in zip(rows, blinds, strict=True):
+            idx = np.flatnonzero(row)
+            acc = table.mul(blind)
+            if idx.size:
+                vals = row[idx]
+                negative = vals < 0
+                mags = np.abs(vals)
+                pts = [neg_g[i] if n else G[i] for i, n in zip(idx.tolist(), negative.tolist(),
+                                                            strict=True)]
+                bits = int(mags.max()).bit_length()
+                if bits <= _BUCKET_MAX_BITS and 4 << bits <= len(pts):
+                    acc = acc + _bucket_sum(pts, mags.tolist(), bits)
+                else:
+                    acc = acc + G1Point.multiexp_unchecked(pts, [_small_scalar(m) for m in
+                                                                 mags.tolist()])
+            out.append(acc)
+        return out
 
     def eq(self, a: G1Point, b: G1Point) -> bool:
         return a == b
