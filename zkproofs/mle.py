@@ -117,3 +117,40 @@ class EqSplit:
     def __call__(self, indices: np.ndarray) -> np.ndarray:
         idx = np.asarray(indices, dtype=np.int64)
         return self._high.take(idx >> self.low_bits) * self._low.take(idx & self._mask)
+
+
+def bits_of(value: int, n: int) -> list[int]:
+    """The n-bit big-endian binary digits of value, as a point."""
+    return [(value >> (n - 1 - i)) & 1 for i in range(n)]
+
+
+def eq_int(point: Sequence[int], value: int) -> int:
+    """eq(point, bits of value): the multilinear extension of the indicator of one index."""
+    return eq_eval(point, bits_of(value, len(point)))
+
+
+def prefix_sum(point: Sequence[int], length: int) -> int:
+    """Σ_{i < length} eq(point, i): the MLE of the indicator of [0, length) at point.
+
+    For each bit of ``length`` that is set, the indices that agree with ``length`` above it
+    and have a 0 there form a sub-cube whose eq values sum to the eq of the fixed bits."""
+    m = len(point)
+    if length >= 1 << m:
+        return 1 if length == 1 << m else 0
+    if length <= 0:
+        return 0
+    total = 0
+    prefix = 1  # eq of the bits above the current position with those of length
+    for i, r in enumerate(point):
+        bit = (length >> (m - 1 - i)) & 1
+        if bit:
+            total += prefix * (1 - r)
+            prefix = prefix * r % P
+        else:
+            prefix = prefix * (1 - r) % P
+    return total % P
+
+
+def reverse(challenges: Sequence[int]) -> list[int]:
+    """Challenges binding the lowest variable first, as a big-endian point."""
+    return list(challenges)[::-1]

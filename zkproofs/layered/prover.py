@@ -1,0 +1,277 @@
+"""Protocol v2, the prover: a layered, data-parallel proof of accuracy.
+
+The messages, in order (docs/protocol.md §v2; the verifier reads them in the same order):
+
+1. The transcript absorbs the protocol domain, params_id, the statement (competition digest,
+   architecture digest, submitter, claimed count), C_W and the schedule digest.
+2. Row commitments of every auxiliary vector of the schedule (fresh blind per row).
+3. β, α ← transcript. logUp-GKR over the encoded lookups (witness tree) and the table
+   weighted by the committed multiplicities (table tree).
+4. Leaf decomposition: commitments to every vector evaluation (and weight linear form) the
+   witness leaves' multilinear extension at the GKR's point is made of; one equality proof
+   ties them to the GKR's leaf claim. The table tree's leaf claim is the multiplicities'.
+5. Each Dense layer's relation at the point of its output's lookup; the count.
+6. The sample reduction, the weight reduction, the two evaluation proofs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+
+import numpy as np
+
+from .. import field, mle, sigma
+from ..commitments import hyrax
+from ..lookup import logup_gkr
+from ..lookup.logup_gkr.prover import Op
+from ..ml import evaluate
+from ..ml.architecture import QuantizedModel
+from ..params import Params
+from ..proofstream import ProofWriter, write_equality
+from ..rng import ProverRandomness
+from ..transcript import Transcript
+from ..weights import WeightCommitment, WeightOpening
+from . import claims as claims_mod
+from .gadgets import count, dense, weights
+from .schedule import Schedule, Segment, VecTerm, WeightTerm
+
+R = field.MODULUS
+PROTOCOL_DOMAIN = b"zkarena/layered/v2"
+M_NAME = "lookup.m"
+Progress = Callable[[str, int, int], None]
+
+
+class WitnessError(ValueError):
+    """Raised inside the prover when its witness breaks a relation (a bug or a false
+    claim); tests force the prover past it to show the verifier rejects."""
+
+
+def start_transcript(params: Params, schedule: Schedule, statement: bytes,
+                     weight_rows) -> Transcript:
+    t = Transcript(PROTOCOL_DOMAIN)
+    t.absorb(b"params", params.params_id)
+    t.absorb(b"statement", statement)
+    t.absorb_points(b"C_W", [params.backend.encode(p) for p in weight_rows])
+    t.absorb(b"schedule", schedule.digest())
+    return t
+
+
+@dataclass
+class ProverContext:
+    t: Transcript
+    params: Params
+    rng: ProverRandomness
+    w: ProofWriter
+    schedule: Schedule
+    values: dict
+    weights_int: np.ndarray
+    weights_field: np.ndarray
+    weight_opening: hyrax.Opening
+    openings: dict = dc_field(default_factory=dict)
+    claims: claims_mod.ProverClaims | None = None
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def segment_columns(ctx: ProverContext, seg: Segment) -> list[np.ndarray]:
+    """The looked-up tuples of a segment, one int64 column per position, in leaf order."""
+    n = 1 << seg.bits
+    cols = []
+    for comp in seg.components:
+        col = np.zeros(n, dtype=np.int64)
+        for term in comp:
+            if isinstance(term, VecTerm):
+                v = ctx.values[term.name]
+                arr = v.T.reshape(-1) if seg.by_sample else v.reshape(-1)
+                col += term.coeff * arr
+            elif isinstance(term, WeightTerm):
+                col[: term.size] += term.coeff * ctx.weights_int[
+                    term.offset : term.offset + term.size]
+            else:
+                col[: term.length] += term.value
+        cols.append(col)
+    return cols
+
+
+def _witness(schedule: Schedule, model: QuantizedModel, x_original) -> dict:
+    values: dict = {}
+    trace = evaluate.trace(model, x_original)
+    for plan in schedule.layers:
+        dense.witness(schedule, plan, trace[plan.index], values)
+    count.witness(schedule, values, values[schedule.count.logits])
+    flat = model.flat_weights()
+    for p in schedule.weight_ranges:
+        for limb, hi in enumerate(weights.hi_values(p, flat)):
+            spec = schedule.vector(weights.hi_name(p, limb))
+            full = np.zeros(spec.size, dtype=np.int64)
+            full[: p.size] = hi
+            values[spec.name] = full.reshape(1 << spec.layout.f_bits, 1 << spec.layout.s_bits)
+    return values
+
+
+def _lookups(ctx: ProverContext, *, check: bool = True):
+    """Multiplicities over the table and the encoded leaves' columns per segment."""
+    sched = ctx.schedule
+    table = sched.table
+    counts = np.zeros(table.size, dtype=np.int64)
+    columns = []
+    for seg in sched.segments:
+        cols = segment_columns(ctx, seg)
+        idx = seg.kind.index_of(cols)
+        bad = idx < 0
+        if bad.any():
+            if check:
+                raise WitnessError(f"lookup {seg.name}: {int(bad.sum())} tuples are not in "
+                                   f"{seg.kind.name}({seg.kind.bits})")
+            idx = idx[~bad]
+        counts += np.bincount(table.offset(seg.kind) + idx, minlength=table.size)
+        columns.append(cols)
+    uncovered = (1 << sched.leaf_bits) - sum(1 << s.bits for s in sched.segments)
+    counts[0] += uncovered  # the filler repeats the table's first entry
+    return counts, columns
+
+
+def _leaves(ctx: ProverContext, columns, alpha: int, beta: int) -> np.ndarray:
+    sched = ctx.schedule
+    table = sched.table
+    leaves = field.zeros(1 << sched.leaf_bits)
+    leaves[:] = field.const(alpha - table.filler(beta))
+    bpow = [pow(beta, i + 1, R) for i in range(3)]
+    for seg, off, cols in zip(sched.segments, sched.segment_offsets(), columns, strict=True):
+        enc = field.zeros(1 << seg.bits) + field.const(table.tag(seg.kind))
+        for i, col in enumerate(cols):
+            enc = enc + field.from_int64(col) * field.const(bpow[i])
+        leaves[off : off + len(enc)] = field.const(alpha) - enc
+    return leaves
+
+
+def _decompose(ctx: ProverContext, z: list[int], beta: int) -> tuple[Op, dict]:
+    """Commit to the evaluations the witness leaves' MLE at z is made of; return the MLE's
+    opening and the claims by (vector, segment size)."""
+    sched, claims = ctx.schedule, ctx.claims
+    table = sched.table
+    n = sched.leaf_bits
+    out: dict = {}
+    total = Op(0, 0)
+    covered = 0
+    bpow = [pow(beta, i + 1, R) for i in range(3)]
+    for seg, off in zip(sched.segments, sched.segment_offsets(), strict=True):
+        seg_point = z[n - seg.bits :]
+        sel = mle.eq_int(z[: n - seg.bits], off >> seg.bits)
+        covered += sel
+        enc = Op.public(table.tag(seg.kind))
+        for i, comp in enumerate(seg.components):
+            x = Op(0, 0)
+            for term in comp:
+                if isinstance(term, VecTerm):
+                    key = (term.name, seg.bits)
+                    if key not in out:
+                        f_pt, s_pt = split_point(sched, seg, term.name, seg_point)
+                        out[key] = claims.evaluation(term.name, f_pt, s_pt)
+                    x = x + out[key].scale(term.coeff)
+                elif isinstance(term, WeightTerm):
+                    block = claims_mod.Block(
+                        term.offset, mle.eq_table(seg_point)[: term.size]
+                        * field.const(term.coeff))
+                    x = x + claims.weight_value([block])
+                else:
+                    x = x + Op.public(term.value * mle.prefix_sum(seg_point, term.length))
+            enc = enc + x.scale(bpow[i])
+        total = total + enc.scale(sel)
+    total = total + Op.public((1 - covered) * table.filler(beta))
+    return total, out
+
+
+def split_point(sched: Schedule, seg: Segment, name: str, seg_point: list[int]):
+    if seg.by_sample:
+        return seg_point[sched.s_bits :], seg_point[: sched.s_bits]
+    layout = sched.vector(name).layout
+    return seg_point[: layout.f_bits], seg_point[layout.f_bits :]
+
+
+def prove(
+    params: Params,
+    schedule: Schedule,
+    model: QuantizedModel,
+    x_original,
+    statement: bytes,
+    weight_commitment: WeightCommitment,
+    weight_opening: WeightOpening,
+    *,
+    rng: ProverRandomness | None = None,
+    progress: Progress = _no_progress,
+    _tamper: Callable | None = None,
+) -> bytes:
+    """The proof bytes. ``_tamper`` exists for tests only: it may alter the witness values
+    before anything is committed, and then the prover skips its own lookup check."""
+    grp = params.backend
+    t = start_transcript(params, schedule, statement, weight_commitment.rows)
+    progress("witness", 0, 1)
+    values = _witness(schedule, model, x_original)
+    if _tamper is not None:
+        _tamper(values)
+    flat = model.flat_weights()
+    wl = schedule.weight_layout
+    weights_int = np.zeros(1 << wl.num_vars, dtype=np.int64)
+    weights_int[: len(flat)] = flat
+    rng = rng or ProverRandomness()
+    rng.hedge(b"transcript", t.state_digest())
+    rng.hedge(b"witness", hashlib.sha512(weights_int.tobytes()).digest())
+    ctx = ProverContext(
+        t, params, rng, ProofWriter(grp), schedule, values, weights_int,
+        field.from_int64(weights_int),
+        hyrax.Opening(wl, wl.row_matrix(weights_int), tuple(weight_opening.blinds)),
+    )
+    counts, columns = _lookups(ctx, check=_tamper is None)
+    m_spec = schedule.vector(M_NAME)
+    values[M_NAME] = counts.reshape(1 << m_spec.layout.f_bits, 1 << m_spec.layout.s_bits)
+    progress("witness", 1, 1)
+
+    names = list(schedule.vectors)
+    for i, name in enumerate(names):
+        progress("commit", i, len(names))
+        spec = schedule.vector(name)
+        points, opening = hyrax.commit(params, spec.layout, values[name], rng)
+        ctx.openings[name] = opening
+        t.absorb_points(b"v2/commit/" + name.encode(), [grp.encode(p) for p in points])
+        ctx.w.points(points)
+    progress("commit", len(names), len(names))
+
+    beta = t.challenge_scalar(b"v2/beta")
+    alpha = t.challenge_scalar(b"v2/alpha")
+    leaves = _leaves(ctx, columns, alpha, beta)
+    table = schedule.table
+    gkr = logup_gkr.prover.prove(
+        t, params, rng, ctx.w, leaves, field.from_int64(counts),
+        field.const(alpha) - table.values(beta), progress=progress,
+    )
+    ctx.claims = claims_mod.ProverClaims(ctx)
+    leaf_mle, out_claims = _decompose(ctx, gkr.witness_point, beta)
+    expected = Op.public(alpha) - leaf_mle
+    write_equality(ctx.w, sigma.prove_equality_v2(t, params, rng,
+                                                  gkr.witness_q.blind - expected.blind))
+    f_pt = gkr.table_point[: m_spec.layout.f_bits]
+    s_pt = gkr.table_point[m_spec.layout.f_bits :]
+    ctx.claims.adopt(M_NAME, f_pt, s_pt, gkr.table_p)
+
+    logit_op = None
+    for i, plan in enumerate(schedule.layers):
+        progress("relations", i, len(schedule.layers) + 1)
+        op = dense.prove(ctx, plan, gkr.witness_point, out_claims)
+        if plan.logits:
+            logit_op = op
+    count.prove(ctx, gkr.witness_point, out_claims, logit_op)
+    progress("relations", 1, 1)
+
+    progress("openings", 0, 1)
+    claims_mod.prove_reductions(ctx, ctx.claims)
+    progress("openings", 1, 1)
+    return ctx.w.bytes()
+
+
+__all__ = ["PROTOCOL_DOMAIN", "ProverContext", "WitnessError", "prove", "start_transcript"]

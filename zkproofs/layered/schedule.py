@@ -1,0 +1,357 @@
+"""The public shape of a protocol-v2 proof, derived from the architecture and the test set.
+
+Prover and verifier compute the same ``Schedule`` from public data only (the architecture
+frozen at commit time, the revealed test set, the claimed count): which auxiliary vectors
+are committed and their shapes, which lookups check which of their values, the lookup
+table, the order of the relations, and from all of this the exact size of the proof. The
+range-check widths come from the intervals of ``ml.evaluate.intervals`` (declared widths and
+the actual public inputs), never from witness values.
+
+Layout of an activation (a per-sample tensor of F features for N samples): feature-major,
+index = f·N' + n, with F' = next power of two ≥ F and N' = next power of two ≥ N, so the
+sample index is the low bits. Hyrax rows are 2^w = min(2^11, N') entries wide, so every
+row holds samples of one feature and every claim the protocol makes shares its column
+coordinates (see layered/claims.py). Values at padded features or samples are zero; the
+relations force it.
+
+The vectors of a dense network (``gadgets/dense.py``, ``gadgets/count.py``,
+``gadgets/weights.py``):
+
+- hidden layer with ReLU, q = ⌊(W·a + b)/2^s⌋: the ReLU output a = max(q, 0) and d =
+  max(−q, 0) (so q = a − d), as one pair lookup relu(k); or, when k > 16 bits, 16-bit
+  limbs of a and d with a shared sign bit σ, one signed(16) lookup per limb pair;
+- hidden layer without ReLU: u = q + 2^(k−1) on real entries, in 16-bit range limbs;
+- the remainder rem = W·a + b − 2^s·q, in range limbs of exactly s bits;
+- the logits ℓ (the last layer, shift 0): committed, not range-checked (they equal W·a + b);
+- the count: b (one bit per sample, range(1)), t (the label's logit) and the margins
+  f = [j < K]·(t + 2^B·(1 − b)) − ℓ − [j < y], in range limbs of B + 1 bits;
+- weights: each weight or bias tensor of width b is range-checked as w + 2^(b−1) ∈ [0, 2^b)
+  straight from C_W, with extra limbs (auxiliary vectors) above 16 bits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..commitments.hyrax import Layout
+from ..errors import InvalidInputError
+from ..lookup import logup_gkr
+from ..lookup.tables import MAX_BITS, Kind, Table
+from ..ml import evaluate
+from ..ml.architecture import Architecture, Dense, Flatten
+from ..proofstream import EQUALITY, Size, dot_size, sumcheck_size
+
+PROTOCOL_VERSION = 2
+MAX_ROW_BITS = 11
+
+
+class ScheduleError(InvalidInputError):
+    """An architecture or test set protocol v2 cannot prove (yet)."""
+
+
+def pow2_bits(n: int) -> int:
+    """log2 of the smallest power of two ≥ n (n ≥ 1)."""
+    return max(0, (int(n) - 1).bit_length())
+
+
+def limb_widths(bits: int) -> list[int]:
+    """Balanced limbs of at most 16 bits covering ``bits`` bits (at least one limb): a
+    21-bit value becomes 11 + 10 bits rather than 16 + 5, which keeps the tables small."""
+    bits = max(bits, 1)
+    count = -(-bits // MAX_BITS)
+    base, extra = divmod(bits, count)
+    return [base + 1] * extra + [base] * (count - extra)
+
+
+def limb_shifts(widths) -> list[int]:
+    """The bit offset of each limb: value = Σ_l limb_l·2^shift_l."""
+    out, acc = [], 0
+    for w in widths:
+        out.append(acc)
+        acc += w
+    return out
+
+
+def split_limbs(values: np.ndarray, widths) -> list[np.ndarray]:
+    """Non-negative int64 values as limbs of the given widths (low limb first)."""
+    return [(values >> s) & ((1 << w) - 1) for s, w in zip(limb_shifts(widths), widths,
+                                                            strict=True)]
+
+
+def signed_width(lo: int, hi: int) -> int:
+    """k with [lo, hi] ⊆ [−2^(k−1), 2^(k−1))."""
+    m = max(-lo, hi + 1, 1)
+    return (m - 1).bit_length() + 1
+
+
+# ------------------------------------------------------------------ the pieces
+
+
+@dataclass(frozen=True)
+class VectorSpec:
+    """A committed auxiliary vector: its Hyrax layout and whether it is indexed by sample."""
+
+    name: str
+    layout: Layout
+    by_sample: bool
+
+    @property
+    def size(self) -> int:
+        return 1 << self.layout.num_vars
+
+
+@dataclass(frozen=True)
+class VecTerm:
+    """coeff · (a committed vector's value at the leaf's index)."""
+
+    name: str
+    coeff: int
+
+
+@dataclass(frozen=True)
+class WeightTerm:
+    """coeff · w[offset + i] for leaf i < size (zero beyond): a linear form on C_W."""
+
+    offset: int
+    size: int
+    coeff: int
+
+
+@dataclass(frozen=True)
+class ConstTerm:
+    """value on leaves i < length, zero beyond."""
+
+    value: int
+    length: int
+
+
+Term = VecTerm | WeightTerm | ConstTerm
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One lookup: every leaf i < 2^bits looks up the tuple (components evaluated at i).
+
+    ``by_sample``: the leaves run over the sample-major order of feature-major vectors
+    (leaf n·F' + f reads entry f·N' + n), so a segment point (z_n, z_f) is the vectors'
+    point (z_f, z_n). Otherwise leaf i reads entry i."""
+
+    name: str
+    kind: Kind
+    bits: int
+    components: tuple[tuple[Term, ...], ...]
+    by_sample: bool
+    f_bits: int = 0  # for by_sample segments
+
+    def __post_init__(self) -> None:
+        if len(self.components) != self.kind.arity:
+            raise ValueError(f"segment {self.name}: {self.kind.name} takes {self.kind.arity}")
+
+
+@dataclass(frozen=True)
+class DensePlan:
+    """One Dense layer of the network (see gadgets/dense.py)."""
+
+    index: int  # layer index in the architecture
+    layer: Dense
+    input: str | None  # name of the committed input ("" for the public test inputs)
+    input_kind: str  # "public", "relu" or "signed"
+    f_in_bits: int
+    f_out_bits: int
+    logits: bool
+    shift: int
+    relu: bool
+    k: int  # width of q's magnitude (relu) or signed width (no relu); 0 for logits
+    limbs: tuple[int, ...]  # limb widths of a/d (relu, k > 16) or u (no relu)
+    rem_limbs: tuple[int, ...]  # limb widths of the remainder (empty when shift 0)
+    weight_offset: int
+    bias_offset: int
+
+    @property
+    def out(self) -> str:
+        return f"L{self.index}"
+
+    @property
+    def pair(self) -> bool:
+        """ReLU checked by one relu(k) pair lookup (k ≤ 16)."""
+        return self.relu and self.k <= MAX_BITS
+
+
+@dataclass(frozen=True)
+class CountPlan:
+    """The accuracy count over the logits (see gadgets/count.py)."""
+
+    num_classes: int
+    k_bits: int
+    B: int
+    margin_limbs: tuple[int, ...]
+    logits: str
+
+
+@dataclass(frozen=True)
+class WeightRangePlan:
+    """The range checks of one weight or bias tensor (see gadgets/weights.py)."""
+
+    name: str
+    offset: int
+    size: int
+    bits: int
+    hi_limbs: tuple[int, ...]  # widths of the limbs above the low 16 bits (b > 16)
+
+
+@dataclass
+class Schedule:
+    arch: Architecture
+    num_samples: int
+    s_bits: int
+    w_bits: int
+    claimed: int
+    x: np.ndarray  # (N, features) int64, public
+    y: np.ndarray  # (N,) int64, public
+    layers: list[DensePlan]
+    count: CountPlan
+    weight_ranges: list[WeightRangePlan]
+    vectors: dict[str, VectorSpec] = field(default_factory=dict)
+    segments: list[Segment] = field(default_factory=list)
+    table: Table | None = None
+    weight_layout: Layout | None = None
+
+    # ---------------------------------------------------------------- derived
+
+    @property
+    def n_pad(self) -> int:
+        return 1 << self.s_bits
+
+    def vector(self, name: str) -> VectorSpec:
+        return self.vectors[name]
+
+    def add_vector(self, name: str, f_bits: int, live_features: int) -> VectorSpec:
+        spec = VectorSpec(
+            name, Layout(f_bits, self.s_bits, self.w_bits, live_features, self.num_samples), True
+        )
+        self.vectors[name] = spec
+        return spec
+
+    def add_flat_vector(self, name: str, size: int) -> VectorSpec:
+        """A vector without a sample axis (size entries), viewed as F' × S with S ≤ N'."""
+        bits = max(pow2_bits(size), self.w_bits)
+        s_bits = min(bits, self.s_bits)
+        f_bits = bits - s_bits
+        s = 1 << s_bits
+        live_features = -(-size // s)
+        live_samples = s if live_features > 1 else size
+        spec = VectorSpec(name, Layout(f_bits, s_bits, self.w_bits, live_features,
+                                       live_samples), False)
+        self.vectors[name] = spec
+        return spec
+
+    @property
+    def leaf_bits(self) -> int:
+        used = sum(1 << s.bits for s in self.segments)
+        return max(1, pow2_bits(used))
+
+    def segment_offsets(self) -> list[int]:
+        """Aligned offsets of the segments in the leaf vector (they are sorted largest first)."""
+        out, off = [], 0
+        for s in self.segments:
+            out.append(off)
+            off += 1 << s.bits
+        return out
+
+    def digest(self) -> bytes:
+        """SHA-256 of everything in the schedule that shapes the proof (absorbed first)."""
+        h = hashlib.sha256(b"zkarena/layered/schedule")
+        h.update(struct.pack(">HQBB", PROTOCOL_VERSION, self.num_samples, self.s_bits,
+                             self.w_bits))
+        h.update(self.arch.digest())
+        for name, v in self.vectors.items():
+            lay = v.layout
+            h.update(name.encode() + b"\0")
+            h.update(struct.pack(">BBBQQB", lay.f_bits, lay.s_bits, lay.w_bits,
+                                 lay.live_features, lay.live_samples, int(v.by_sample)))
+        for s in self.segments:
+            h.update(s.name.encode() + b"\0" + s.kind.name.encode() + b"\0")
+            h.update(struct.pack(">BBBB", s.kind.bits, s.bits, int(s.by_sample), s.f_bits))
+        for k in self.table.kinds:
+            h.update(k.name.encode() + struct.pack(">B", k.bits))
+        return h.digest()
+
+    # ---------------------------------------------------------------- sizes
+
+    def proof_size(self) -> Size:
+        """The exact number of points and scalars of a proof (see prover.py's order)."""
+        from .gadgets import count, dense
+
+        total = Size(sum(v.layout.num_live_rows for v in self.vectors.values()))
+        total += logup_gkr.proof_size(self.leaf_bits, self.table.num_vars)
+        leaf_claims = self.leaf_claim_count()
+        weight_terms = sum(
+            1 for s in self.segments for comp in s.components for term in comp
+            if isinstance(term, WeightTerm)
+        )
+        total += Size(leaf_claims + weight_terms) + EQUALITY
+        for plan in self.layers:
+            total += dense.proof_size(self, plan)
+        total += count.proof_size(self)
+        aux_claims = (leaf_claims + 1 + sum(dense.claim_count(self, p) for p in self.layers)
+                      + count.claim_count(self))
+        total += sumcheck_size(self.s_bits, 2) + Size(aux_claims) + EQUALITY
+        total += sumcheck_size(self.weight_layout.num_vars, 2) + Size(1) + EQUALITY
+        total += dot_size(1 << self.w_bits) + dot_size(self.weight_layout.width)
+        return total
+
+    def leaf_claim_count(self) -> int:
+        """Distinct (vector, segment size) evaluations the leaf decomposition sends."""
+        seen = set()
+        for s in self.segments:
+            for comp in s.components:
+                for term in comp:
+                    if isinstance(term, VecTerm):
+                        seen.add((term.name, s.bits))
+        return len(seen)
+
+
+# ------------------------------------------------------------------ building it
+
+
+def build(arch: Architecture, x, y, claimed: int) -> Schedule:
+    """The schedule of a proof that the model labels ``claimed`` of (x, y) correctly."""
+    from .gadgets import count, dense, weights
+
+    x = evaluate.check_inputs(arch, x)
+    n = x.shape[0]
+    y = evaluate.check_labels(arch, y, n)
+    if not 0 <= claimed <= n:
+        raise ScheduleError(f"the claimed count {claimed} is not in [0, {n}]")
+    for i, layer in enumerate(arch.layers):
+        if not isinstance(layer, (Dense, Flatten)):
+            raise ScheduleError(
+                f"layer {i} ({layer.KIND}) is not supported by protocol v2 yet"
+            )
+    s_bits = pow2_bits(n)
+    sched = Schedule(
+        arch=arch,
+        num_samples=n,
+        s_bits=s_bits,
+        w_bits=min(MAX_ROW_BITS, s_bits),
+        claimed=claimed,
+        x=np.ascontiguousarray(x.reshape(n, -1)),
+        y=y,
+        layers=[],
+        count=None,  # type: ignore[arg-type]
+        weight_ranges=[],
+    )
+    ivs = evaluate.intervals(arch, x)
+    dense.plan_layers(sched, ivs)
+    count.plan(sched, ivs)
+    weights.plan(sched)
+    sched.weight_layout = weights.weight_layout(arch)
+    # Segments largest first (aligned offsets), then the table of every kind they use.
+    sched.segments.sort(key=lambda s: (-s.bits, s.name))
+    sched.table = Table(tuple({s.kind for s in sched.segments}))
+    sched.add_flat_vector("lookup.m", sched.table.size)
+    return sched
