@@ -33,8 +33,14 @@ from .weights import CommitmentBinding, commit_weights, verify_knowledge, weight
 
 STATEMENT_DOMAIN = b"zkarena/accuracy-statement/v1"
 PROOF_FILE_MAGIC = b"ZKPF"  # the architecture encoding is "ZKAR"
-PROOF_FILE_VERSION = 1
+# The proof file's version is the protocol of the proof inside: 1 = Spartan over one R1CS,
+# 2 = the layered, data-parallel protocol (zkproofs.layered).
+PROOF_FILE_VERSION = 2
+PROOF_FILE_VERSIONS = (1, 2)
+PROOF_FILE_HEADER = 6 + 32 + 16 + 32 + 32 + 16
 MAX_PROOF_BYTES = 64 << 20
+LAYERED_MAGIC = b"ZKV2"
+LAYERED_HEADER = 4 + 2 + 32
 
 
 class CommitmentError(InvalidInputError):
@@ -215,9 +221,10 @@ class AccuracyProof:
     claimed: int
     num_samples: int
     proof: bytes
+    protocol: int = PROOF_FILE_VERSION
 
     def to_bytes(self) -> bytes:
-        head = struct.pack(">4sH", PROOF_FILE_MAGIC, PROOF_FILE_VERSION)
+        head = struct.pack(">4sH", PROOF_FILE_MAGIC, self.protocol)
         body = (
             self.competition_digest
             + self.submitter_id.bytes
@@ -229,21 +236,24 @@ class AccuracyProof:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> AccuracyProof:
-        fixed = 6 + 32 + 16 + 32 + 32 + 16
+        fixed = PROOF_FILE_HEADER
         if len(data) < fixed or len(data) > MAX_PROOF_BYTES:
             raise formats.FormatError("not a zkarena accuracy proof file (size)")
         magic, version = struct.unpack(">4sH", data[:6])
         if magic != PROOF_FILE_MAGIC:
             raise formats.FormatError("not a zkarena accuracy proof file (magic)")
-        if version != PROOF_FILE_VERSION:
-            raise formats.FormatError(f"unsupported proof file version {version}")
+        if version not in PROOF_FILE_VERSIONS:
+            raise formats.FormatError(
+                f"unsupported proof file version {version} (this zkarena reads versions "
+                f"{', '.join(map(str, PROOF_FILE_VERSIONS))}); upgrade zkarena"
+            )
         off = 6
         comp, sub = data[off : off + 32], uuid.UUID(bytes=data[off + 32 : off + 48])
         arch, com = data[off + 48 : off + 80], data[off + 80 : off + 112]
         claimed, n, length = struct.unpack(">IIQ", data[off + 112 : off + 128])
         if length != len(data) - fixed:
             raise formats.FormatError("proof file length field does not match its size")
-        return cls(comp, sub, arch, com, claimed, n, data[fixed:])
+        return cls(comp, sub, arch, com, claimed, n, data[fixed:], version)
 
 
     def check_context(
@@ -268,6 +278,37 @@ class AccuracyProof:
 ProgressCallback = spartan.Progress
 
 
+def layered_schedule(architecture: Architecture | bytes, num_samples: int, claimed: int = 0):
+    """Protocol v2's schedule for this architecture and N, or None if v2 cannot prove it
+    (then v1 does)."""
+    from .layered.schedule import ScheduleError, build
+
+    arch = (architecture if isinstance(architecture, Architecture)
+            else Architecture.from_bytes(architecture))
+    try:
+        return build(arch, num_samples, claimed)
+    except ScheduleError:
+        return None
+
+
+def protocol_for(architecture: Architecture | bytes, num_samples: int) -> int:
+    """Which protocol proves this architecture: 2 (layered) where it can, else 1."""
+    return 2 if layered_schedule(architecture, num_samples) is not None else 1
+
+
+def expected_proof_bytes(architecture: Architecture | bytes, spec: CompetitionSpec) -> int | None:
+    """The exact length of a protocol-v2 proof file for this architecture and competition,
+    from public data alone (no test set, nothing decoded); None where v2 does not apply."""
+    sched = layered_schedule(architecture, spec.num_samples)
+    if sched is None:
+        return None
+    return PROOF_FILE_HEADER + LAYERED_HEADER + sched.proof_size().bytes
+
+
+def _layered_header(params) -> bytes:
+    return LAYERED_MAGIC + struct.pack(">H", 2) + params.params_id
+
+
 def prove_accuracy(
     spec: CompetitionSpec,
     x,
@@ -282,10 +323,12 @@ def prove_accuracy(
     backend: str = "native",
     rng: ProverRandomness | None = None,
     progress: ProgressCallback | None = None,
+    protocol: int | None = None,
 ) -> AccuracyProof:
     """Prove that the committed model labels at least ``claimed`` samples correctly
     (default: as many as it does). Raises if the claim is false or the key file does not
-    open the commitment."""
+    open the commitment. ``protocol``: 2 (layered) or 1 (Spartan); by default 2 wherever
+    it supports the architecture."""
     params = get_params(backend)
     x, y = check_test_set(spec, x, y, salt)
     model, op = model_from_opening(architecture, opening, backend)
@@ -298,17 +341,39 @@ def prove_accuracy(
         raise CommitmentError("the key file does not open this commitment (it belongs to another)")
     correct = evaluate.count_correct(model, x, y)
     c = correct if claimed is None else claimed
-    circuit: AccuracyCircuit = compile_accuracy_circuit(arch, x, y, c, model)
-    proof = spartan.prove(
-        params,
-        circuit.r1cs,
-        circuit.assignment,
-        statement=statement_bytes(spec, submitter_id, arch.digest(), c),
-        weight_commitment=cw,
-        weight_opening=op,
-        rng=rng,
-        progress=progress or spartan._no_progress,
-    )
+    if not 0 <= c <= correct:
+        raise CommitmentError(
+            f"the model labels {correct} samples correctly (of {len(x)}), fewer than the "
+            f"claimed {c}: a false claim cannot be proven"
+        )
+    statement = statement_bytes(spec, submitter_id, arch.digest(), c)
+    sched = layered_schedule(arch, len(x), c) if protocol in (None, 2) else None
+    if protocol == 2 and sched is None:
+        raise CommitmentError("protocol v2 does not support this architecture yet")
+    if sched is not None:
+        from .layered import prover as layered_prover
+        from .layered.schedule import with_data
+        from .params import get_wide_params
+
+        wide = get_wide_params(backend)
+        body = layered_prover.prove(
+            wide, with_data(sched, x, y), model, x, statement, cw, op, rng=rng,
+            progress=progress or spartan._no_progress,
+        )
+        proof_bytes, version = _layered_header(wide) + body, 2
+    else:
+        circuit: AccuracyCircuit = compile_accuracy_circuit(arch, x, y, c, model)
+        proof = spartan.prove(
+            params,
+            circuit.r1cs,
+            circuit.assignment,
+            statement=statement,
+            weight_commitment=cw,
+            weight_opening=op,
+            rng=rng,
+            progress=progress or spartan._no_progress,
+        )
+        proof_bytes, version = formats.encode_proof(params, proof), 1
     return AccuracyProof(
         spec.digest(),
         _uuid(submitter_id),
@@ -316,7 +381,8 @@ def prove_accuracy(
         hashlib.sha256(commitment).digest(),
         c,
         len(x),
-        formats.encode_proof(params, proof),
+        proof_bytes,
+        version,
     )
 
 
@@ -326,7 +392,8 @@ class VerificationReport:
     num_samples: int
     meets_threshold: bool
     seconds: float
-    constraints: int
+    constraints: int | None  # protocol 1 only: the size of the R1CS
+    protocol: int = 1
 
     @property
     def accuracy(self) -> Fraction:
@@ -346,19 +413,48 @@ def verify_accuracy(
     *,
     backend: str = "native",
 ) -> VerificationReport:
-    """Verify a proof of ``claimed`` correct predictions. The circuit is compiled here from
-    the stored architecture, the revealed test set and ``claimed``; raises
-    VerificationError (or a decoding / test-set error) on rejection."""
+    """Verify a proof of ``claimed`` correct predictions; raises VerificationError (or a
+    decoding / test-set error) on rejection. The protocol is read from the proof's magic.
+
+    Protocol v2 checks the proof's exact length (derived from the stored architecture and
+    N) before it reads the test set or decodes anything. Protocol v1 compiles the circuit
+    from the stored architecture, the revealed test set and ``claimed``."""
     start = time.perf_counter()
     params = get_params(backend)
-    x, y = check_test_set(spec, x, y, salt)
     arch = Architecture.from_bytes(architecture)
     _check_fits(spec, arch)
+    if not 0 <= claimed <= spec.num_samples:
+        raise VerificationError(f"the claimed count {claimed} is not in [0, {spec.num_samples}]")
+    if proof[:4] == LAYERED_MAGIC:
+        from .layered import verifier as layered_verifier
+        from .layered.schedule import with_data
+        from .params import get_wide_params
+
+        sched = layered_schedule(arch, spec.num_samples, claimed)
+        if sched is None:
+            raise VerificationError("a protocol-v2 proof for an architecture v2 does not support")
+        wide = get_wide_params(backend)
+        expected = LAYERED_HEADER + sched.proof_size().bytes
+        if len(proof) != expected:
+            raise formats.FormatError(
+                f"the proof has {len(proof)} bytes where this architecture and N give {expected}"
+            )
+        if proof[:LAYERED_HEADER] != _layered_header(wide):
+            raise formats.FormatError("the proof was made under other parameters or version")
+        cw = formats.decode_weight_commitment(params, commitment)
+        if len(cw.rows) != weight_rows(arch.weight_count, params.row_width):
+            raise VerificationError("the commitment's row count does not fit its architecture")
+        x, y = check_test_set(spec, x, y, salt)
+        layered_verifier.verify(
+            wide, with_data(sched, x, y), proof[LAYERED_HEADER:],
+            statement_bytes(spec, submitter_id, arch.digest(), claimed), cw.rows,
+        )
+        return VerificationReport(claimed, len(x), claimed >= spec.required_correct,
+                                  time.perf_counter() - start, None, 2)
+    x, y = check_test_set(spec, x, y, salt)
     cw = formats.decode_weight_commitment(params, commitment)
     if len(cw.rows) != weight_rows(arch.weight_count, params.row_width):
         raise VerificationError("the commitment's row count does not fit its architecture")
-    if not 0 <= claimed <= len(x):
-        raise VerificationError(f"the claimed count {claimed} is not in [0, {len(x)}]")
     circuit = compile_accuracy_circuit(arch, x, y, claimed)
     r1cs = circuit.r1cs
     shape = formats.ProofShape(r1cs.m_x, r1cs.m_y, r1cs.aux_rows)
@@ -377,4 +473,5 @@ def verify_accuracy(
         meets_threshold=claimed >= spec.required_correct,
         seconds=time.perf_counter() - start,
         constraints=r1cs.num_constraints,
+        protocol=1,
     )

@@ -59,10 +59,17 @@ PRODUCT = Size(3, 5)
 
 
 class ProofWriter:
+    """Appends messages; ``sections`` records where each named part starts (for tests and
+    for people reading a proof: a list of (label, first item, first byte))."""
+
     def __init__(self, grp: GroupBackend):
         self.grp = grp
         self.parts: list[bytes] = []
         self.size = Size()
+        self.sections: list[tuple[str, int, int]] = []
+
+    def section(self, label: str) -> None:
+        self.sections.append((label, self.size.points + self.size.scalars, self.size.bytes))
 
     def point(self, p: Point) -> None:
         self.parts.append(self.grp.encode(p))
@@ -79,6 +86,16 @@ class ProofWriter:
     def vector(self, v: np.ndarray) -> None:
         self.parts.append(field.encode_vec(v))
         self.size += Size(0, len(v))
+
+    def item_offsets(self) -> list[tuple[int, int]]:
+        """(byte offset, length) of every item, in order."""
+        out, pos = [], 0
+        for part in self.parts:
+            step = P if len(part) == P else S
+            for off in range(0, len(part), step):
+                out.append((pos + off, step))
+            pos += len(part)
+        return out
 
     def bytes(self) -> bytes:
         return b"".join(self.parts)

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from zkproofs import formats
-from zkproofs.accuracy import AccuracyProof
+from zkproofs.accuracy import PROOF_FILE_HEADER, AccuracyProof, expected_proof_bytes
 from zkproofs.params import get_params
 
 from ..models import Competition, ModelCommitment, Participation, Phase, Submission, User
@@ -55,8 +55,11 @@ def parse_proof_file(data: bytes) -> AccuracyProof:
     the proof is *valid* is the verifier's job."""
     try:
         proof_file = AccuracyProof.from_bytes(data)
-        shape = formats.read_proof_shape(proof_file.proof)
-        formats.decode_proof(get_params("native"), proof_file.proof, shape)
+        if proof_file.protocol == 1:
+            shape = formats.read_proof_shape(proof_file.proof)
+            formats.decode_proof(get_params("native"), proof_file.proof, shape)
+        # Protocol 2: nothing is decoded here; _check_statement compares the exact length
+        # derived from the committed architecture and N, and the worker decodes once.
     except (formats.FormatError, ValueError, struct.error) as exc:
         raise InvalidInput(
             f"the proof is not a valid zkarena proof file: {exc}",
@@ -70,7 +73,8 @@ def _find_commitment(
     competition: Competition, competitor: User, commitment_id: int | None, proof: AccuracyProof
 ) -> ModelCommitment:
     found = ModelCommitment.objects.filter(competition=competition).only(
-        "id", "competitor_id", "competition_id", "commitment_digest", "architecture_digest"
+        "id", "competitor_id", "competition_id", "commitment_digest", "architecture_digest",
+        "architecture",
     )
     if commitment_id is not None:
         found = found.filter(pk=commitment_id)
@@ -111,6 +115,14 @@ def _check_statement(
         )
     if claimed_count is not None and proof.claimed != claimed_count:
         wrong.append(f"it claims {proof.claimed}, the request {claimed_count}")
+    if proof.protocol == 2 and not wrong:
+        expected = expected_proof_bytes(bytes(commitment.architecture), competition.spec())
+        actual = PROOF_FILE_HEADER + len(proof.proof)
+        if expected is None:
+            wrong.append("its protocol (2) does not support the committed architecture")
+        elif actual != expected:
+            wrong.append(f"it has {actual} bytes where the committed architecture and the "
+                         f"test set's size give exactly {expected}")
     if wrong:
         raise InvalidInput(
             "the proof does not belong to this submission: " + "; ".join(wrong),

@@ -27,6 +27,16 @@ def commit_vector(params: Params, v: Sequence[int] | np.ndarray, blind: int) -> 
     n = len(v)
     if n > params.row_width:
         raise ValueError(f"vector of length {n} exceeds the row width {params.row_width}")
+    if n <= SHORT_VECTOR:
+        # Sumcheck round polynomials and Σ-protocol masks: a few full-size scalars, where
+        # fixed-base tables beat a multi-scalar multiplication several times over.
+        values = field.to_ints(v) if isinstance(v, np.ndarray) else [x % field.MODULUS for x in v]
+        grp = params.backend
+        acc = fixed_base(params, "H").mul(blind)
+        for i, x in enumerate(values):
+            if x:
+                acc = grp.add(acc, fixed_base(params, i).mul(x))
+        return acc
     if isinstance(v, np.ndarray):
         scalars = np.concatenate([v, field.const(blind)])
     else:
@@ -61,6 +71,7 @@ class FixedBase:
 
     def __init__(self, grp, base: Point):
         self.grp = grp
+        self.base = base
         rows = []
         start = base
         for _ in range(self.WINDOWS):
@@ -85,15 +96,17 @@ class FixedBase:
         return grp.identity() if acc is None else acc
 
 
-_FIXED: dict[tuple[int, int], FixedBase] = {}
+_FIXED: dict[tuple[int, object], FixedBase] = {}
+SHORT_VECTOR = 8
 
 
-def fixed_base(params: Params, which: str) -> FixedBase:
-    """The table of params.g (which="g") or params.H (which="H"), built on first use."""
-    base = params.g if which == "g" else params.H
-    key = (id(params), 0 if which == "g" else 1)
+def fixed_base(params: Params, which: str | int) -> FixedBase:
+    """The table of params.g ("g"), params.H ("H") or the vector base G_i (an int i),
+    built on first use and kept for the process (keyed by the parameter set)."""
+    base = params.g if which == "g" else params.H if which == "H" else params.G[which]
+    key = (params.params_id, which)
     table = _FIXED.get(key)
-    if table is None:
+    if table is None or table.base is not base:
         table = _FIXED[key] = FixedBase(params.backend, base)
     return table
 

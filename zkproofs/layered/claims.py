@@ -79,6 +79,7 @@ class ProverClaims:
         self.ctx = ctx
         self.aux: list[tuple[AuxClaim, Op]] = []
         self.weights: list[tuple[list[Block], Op]] = []
+        self.separate: list[tuple[str, list[int], Op]] = []
 
     def value(self, name: str, f_point, s_point) -> int:
         """v~(f_point, s_point) for the committed int64 vector ``name``."""
@@ -101,6 +102,9 @@ class ProverClaims:
 
     def adopt(self, name: str, f_point, s_point, op: Op) -> None:
         """Register a claim whose commitment the transcript already holds."""
+        if self.ctx.schedule.vector(name).own_opening:
+            self.separate.append((name, list(f_point) + list(s_point), op))
+            return
         self.aux.append((AuxClaim(name, list(f_point), list(s_point)), op))
 
     def prefix_sum(self, name: str, length: int, op: Op) -> None:
@@ -123,6 +127,7 @@ class VerifierClaims:
         self.ctx = ctx
         self.aux: list[tuple[AuxClaim, Lin]] = []
         self.weights: list[tuple[list[Block], Lin]] = []
+        self.separate: list[tuple[str, list[int], Lin]] = []
 
     def receive(self, label: bytes = b"v2/claim") -> Lin:
         point = self.ctx.r.point()
@@ -135,6 +140,9 @@ class VerifierClaims:
         return y
 
     def adopt(self, name: str, f_point, s_point, y: Lin) -> None:
+        if self.ctx.schedule.vector(name).own_opening:
+            self.separate.append((name, list(f_point) + list(s_point), y))
+            return
         self.aux.append((AuxClaim(name, list(f_point), list(s_point)), y))
 
     def prefix_sum(self, name: str, length: int, y: Lin) -> None:
@@ -207,6 +215,7 @@ def prove_reductions(ctx, claims: ProverClaims) -> None:
     n_pad = 1 << s_bits
 
     # Sample reduction.
+    w.section("sample reduction")
     lams = t.challenge_scalars(b"v2/reduce/lambda", len(claims.aux))
     start = Op(0, 0)
     pairs = []
@@ -235,6 +244,7 @@ def prove_reductions(ctx, claims: ProverClaims) -> None:
     write_equality(w, sigma.prove_equality_v2(t, params, rng, final.blind - expected.blind))
 
     # Weight reduction.
+    w.section("weight reduction")
     layout = ctx.schedule.weight_layout
     size = 1 << layout.num_vars
     lams = t.challenge_scalars(b"v2/weights/lambda", len(claims.weights))
@@ -255,9 +265,15 @@ def prove_reductions(ctx, claims: ProverClaims) -> None:
     write_equality(w, sigma.prove_equality_v2(t, params, rng, final.blind - zw.blind * c_at))
 
     # Evaluation proofs.
+    w.section("opening of the committed vectors")
     write_dot(w, hyrax.prove_evaluations(t, params, rng, openings))
     weight_claim = hyrax.ProverClaim(ctx.weight_opening, zeta_w, zw.value, zw.blind)
+    w.section("opening of C_W")
     write_dot(w, hyrax.prove_evaluations(t, params, rng, [weight_claim]))
+    for name, point, op in claims.separate:
+        w.section(f"opening of {name}")
+        claim = hyrax.ProverClaim(ctx.openings[name], point, op.value, op.blind)
+        write_dot(w, hyrax.prove_evaluations(t, params, rng, [claim]))
 
 
 def verify_reductions(ctx, claims: VerifierClaims) -> None:
@@ -310,3 +326,9 @@ def verify_reductions(ctx, claims: VerifierClaims) -> None:
         t, params, [hyrax.VerifierClaim(layout, ctx.weight_rows, zeta_w, zw)],
         read_dot(r, layout.width), checks, "opening of the weight commitment C_W",
     )
+    for name, point, y in claims.separate:
+        spec = ctx.schedule.vector(name)
+        hyrax.defer_evaluations(
+            t, params, [hyrax.VerifierClaim(spec.layout, ctx.commitments[name], point, y)],
+            read_dot(r, spec.layout.width), checks, f"opening of {name}",
+        )

@@ -98,12 +98,12 @@ def segment_columns(ctx: ProverContext, seg: Segment) -> list[np.ndarray]:
     return cols
 
 
-def _witness(schedule: Schedule, model: QuantizedModel, x_original) -> dict:
+def _witness(schedule: Schedule, model: QuantizedModel, x_original, strict: bool = True) -> dict:
     values: dict = {}
     trace = evaluate.trace(model, x_original)
     for plan in schedule.layers:
         dense.witness(schedule, plan, trace[plan.index], values)
-    count.witness(schedule, values, values[schedule.count.logits])
+    count.witness(schedule, values, values[schedule.count.logits], strict)
     flat = model.flat_weights()
     for p in schedule.weight_ranges:
         for limb, hi in enumerate(weights.hi_values(p, flat)):
@@ -194,7 +194,12 @@ def split_point(sched: Schedule, seg: Segment, name: str, seg_point: list[int]):
     return seg_point[: layout.f_bits], seg_point[layout.f_bits :]
 
 
-def prove(
+def prove(*args, **kwargs) -> bytes:
+    """The proof bytes (see ``prove_traced`` for the arguments)."""
+    return prove_traced(*args, **kwargs).bytes()
+
+
+def prove_traced(
     params: Params,
     schedule: Schedule,
     model: QuantizedModel,
@@ -206,16 +211,18 @@ def prove(
     rng: ProverRandomness | None = None,
     progress: Progress = _no_progress,
     _tamper: Callable | None = None,
-) -> bytes:
-    """The proof bytes. ``_tamper`` exists for tests only: it may alter the witness values
-    before anything is committed, and then the prover skips its own lookup check."""
+) -> ProofWriter:
+    """The proof as its writer (``bytes()``, and the sections for tests and people).
+    ``_tamper`` exists for tests only: it may alter the witness values and weights before
+    anything is committed, and then the prover skips its own lookup check."""
     grp = params.backend
     t = start_transcript(params, schedule, statement, weight_commitment.rows)
     progress("witness", 0, 1)
-    values = _witness(schedule, model, x_original)
-    if _tamper is not None:
-        _tamper(values)
+    values = _witness(schedule, model, x_original, strict=_tamper is None)
     flat = model.flat_weights()
+    if _tamper is not None:
+        flat = flat.copy()
+        _tamper(values, flat)
     wl = schedule.weight_layout
     weights_int = np.zeros(1 << wl.num_vars, dtype=np.int64)
     weights_int[: len(flat)] = flat
@@ -236,6 +243,7 @@ def prove(
     for i, name in enumerate(names):
         progress("commit", i, len(names))
         spec = schedule.vector(name)
+        ctx.w.section(f"commitment {name}")
         points, opening = hyrax.commit(params, spec.layout, values[name], rng)
         ctx.openings[name] = opening
         t.absorb_points(b"v2/commit/" + name.encode(), [grp.encode(p) for p in points])
@@ -251,6 +259,7 @@ def prove(
         field.const(alpha) - table.values(beta), progress=progress,
     )
     ctx.claims = claims_mod.ProverClaims(ctx)
+    ctx.w.section("leaf decomposition")
     leaf_mle, out_claims = _decompose(ctx, gkr.witness_point, beta)
     expected = Op.public(alpha) - leaf_mle
     write_equality(ctx.w, sigma.prove_equality_v2(t, params, rng,
@@ -262,16 +271,21 @@ def prove(
     logit_op = None
     for i, plan in enumerate(schedule.layers):
         progress("relations", i, len(schedule.layers) + 1)
+        ctx.w.section(f"layer {plan.index}")
         op = dense.prove(ctx, plan, gkr.witness_point, out_claims)
         if plan.logits:
             logit_op = op
+    ctx.w.section("count")
     count.prove(ctx, gkr.witness_point, out_claims, logit_op)
     progress("relations", 1, 1)
 
     progress("openings", 0, 1)
     claims_mod.prove_reductions(ctx, ctx.claims)
     progress("openings", 1, 1)
-    return ctx.w.bytes()
+    return ctx.w
 
 
-__all__ = ["PROTOCOL_DOMAIN", "ProverContext", "WitnessError", "prove", "start_transcript"]
+__all__ = [
+    "PROTOCOL_DOMAIN", "ProverContext", "WitnessError", "prove", "prove_traced",
+    "start_transcript",
+]

@@ -47,6 +47,7 @@ from ..proofstream import EQUALITY, Size, dot_size, sumcheck_size
 
 PROTOCOL_VERSION = 2
 MAX_ROW_BITS = 11
+MAX_SAMPLES = 1 << 20
 
 
 class ScheduleError(InvalidInputError):
@@ -58,11 +59,21 @@ def pow2_bits(n: int) -> int:
     return max(0, (int(n) - 1).bit_length())
 
 
-def limb_widths(bits: int) -> list[int]:
-    """Balanced limbs of at most 16 bits covering ``bits`` bits (at least one limb): a
-    21-bit value becomes 11 + 10 bits rather than 16 + 5, which keeps the tables small."""
+MIN_LIMB_BITS = 8
+
+
+def max_limb_bits(leaves: int) -> int:
+    """The widest limb worth a table for a lookup of ``leaves`` values: a table of 2^w
+    entries costs about 2^w leaves of the lookup argument, a value of k bits in w-bit limbs
+    ⌈k/w⌉·leaves, so w ≈ log2(leaves) + 1 (between 8 and 16) keeps their sum near minimal."""
+    return max(MIN_LIMB_BITS, min(MAX_BITS, pow2_bits(leaves) + 1))
+
+
+def limb_widths(bits: int, max_bits: int = MAX_BITS) -> list[int]:
+    """Balanced limbs of at most ``max_bits`` bits covering ``bits`` bits (at least one
+    limb): 21 bits become 11 + 10 rather than 16 + 5, which keeps the tables small."""
     bits = max(bits, 1)
-    count = -(-bits // MAX_BITS)
+    count = -(-bits // max_bits)
     base, extra = divmod(bits, count)
     return [base + 1] * extra + [base] * (count - extra)
 
@@ -98,6 +109,7 @@ class VectorSpec:
     name: str
     layout: Layout
     by_sample: bool
+    own_opening: bool = False  # opened on its own, not through the sample reduction
 
     @property
     def size(self) -> int:
@@ -177,8 +189,8 @@ class DensePlan:
 
     @property
     def pair(self) -> bool:
-        """ReLU checked by one relu(k) pair lookup (k ≤ 16)."""
-        return self.relu and self.k <= MAX_BITS
+        """ReLU checked by one relu(k) pair lookup (a single limb)."""
+        return self.relu and len(self.limbs) == 1
 
 
 @dataclass(frozen=True)
@@ -210,8 +222,8 @@ class Schedule:
     s_bits: int
     w_bits: int
     claimed: int
-    x: np.ndarray  # (N, features) int64, public
-    y: np.ndarray  # (N,) int64, public
+    x: np.ndarray | None  # (N, features) int64, public (with_data)
+    y: np.ndarray | None  # (N,) int64, public
     layers: list[DensePlan]
     count: CountPlan
     weight_ranges: list[WeightRangePlan]
@@ -236,16 +248,25 @@ class Schedule:
         self.vectors[name] = spec
         return spec
 
-    def add_flat_vector(self, name: str, size: int) -> VectorSpec:
-        """A vector without a sample axis (size entries), viewed as F' × S with S ≤ N'."""
+    def add_flat_vector(self, name: str, size: int, own_opening: bool = False) -> VectorSpec:
+        """A vector without a sample axis (size entries), viewed as F' × S with S ≤ N'.
+
+        ``own_opening``: a vector whose only claim is at a point of its own (the lookup
+        multiplicities) gets a square layout, rows of 2^⌈bits/2⌉, and its own evaluation
+        proof; with the sample width (small when N is small) it would need many rows."""
         bits = max(pow2_bits(size), self.w_bits)
-        s_bits = min(bits, self.s_bits)
+        if own_opening:
+            w_bits = min(MAX_ROW_BITS, (bits + 1) // 2)
+            s_bits = w_bits
+        else:
+            w_bits = self.w_bits
+            s_bits = min(bits, self.s_bits)
         f_bits = bits - s_bits
         s = 1 << s_bits
         live_features = -(-size // s)
         live_samples = s if live_features > 1 else size
-        spec = VectorSpec(name, Layout(f_bits, s_bits, self.w_bits, live_features,
-                                       live_samples), False)
+        spec = VectorSpec(name, Layout(f_bits, s_bits, w_bits, live_features, live_samples),
+                          False, own_opening)
         self.vectors[name] = spec
         return spec
 
@@ -297,11 +318,14 @@ class Schedule:
         for plan in self.layers:
             total += dense.proof_size(self, plan)
         total += count.proof_size(self)
-        aux_claims = (leaf_claims + 1 + sum(dense.claim_count(self, p) for p in self.layers)
+        aux_claims = (leaf_claims + sum(dense.claim_count(self, p) for p in self.layers)
                       + count.claim_count(self))
         total += sumcheck_size(self.s_bits, 2) + Size(aux_claims) + EQUALITY
         total += sumcheck_size(self.weight_layout.num_vars, 2) + Size(1) + EQUALITY
         total += dot_size(1 << self.w_bits) + dot_size(self.weight_layout.width)
+        for v in self.vectors.values():
+            if v.own_opening:
+                total += dot_size(v.layout.width)
         return total
 
     def leaf_claim_count(self) -> int:
@@ -318,13 +342,18 @@ class Schedule:
 # ------------------------------------------------------------------ building it
 
 
-def build(arch: Architecture, x, y, claimed: int) -> Schedule:
-    """The schedule of a proof that the model labels ``claimed`` of (x, y) correctly."""
+def build(arch: Architecture, num_samples: int, claimed: int = 0) -> Schedule:
+    """The schedule of a proof about ``num_samples`` samples, from the architecture alone.
+
+    Widths come from the intervals over the whole declared input range (not from the test
+    set's values), so the exact proof size is known before the test set is even read: the
+    site checks an upload's length from the architecture and N alone. ``with_data`` attaches
+    the public test set a prover or verifier works on."""
     from .gadgets import count, dense, weights
 
-    x = evaluate.check_inputs(arch, x)
-    n = x.shape[0]
-    y = evaluate.check_labels(arch, y, n)
+    n = int(num_samples)
+    if not 1 <= n <= MAX_SAMPLES:
+        raise ScheduleError(f"N = {n} is outside [1, {MAX_SAMPLES}]")
     if not 0 <= claimed <= n:
         raise ScheduleError(f"the claimed count {claimed} is not in [0, {n}]")
     for i, layer in enumerate(arch.layers):
@@ -339,13 +368,13 @@ def build(arch: Architecture, x, y, claimed: int) -> Schedule:
         s_bits=s_bits,
         w_bits=min(MAX_ROW_BITS, s_bits),
         claimed=claimed,
-        x=np.ascontiguousarray(x.reshape(n, -1)),
-        y=y,
+        x=None,
+        y=None,
         layers=[],
         count=None,  # type: ignore[arg-type]
         weight_ranges=[],
     )
-    ivs = evaluate.intervals(arch, x)
+    ivs = evaluate.intervals(arch)
     dense.plan_layers(sched, ivs)
     count.plan(sched, ivs)
     weights.plan(sched)
@@ -353,5 +382,16 @@ def build(arch: Architecture, x, y, claimed: int) -> Schedule:
     # Segments largest first (aligned offsets), then the table of every kind they use.
     sched.segments.sort(key=lambda s: (-s.bits, s.name))
     sched.table = Table(tuple({s.kind for s in sched.segments}))
-    sched.add_flat_vector("lookup.m", sched.table.size)
+    sched.add_flat_vector("lookup.m", sched.table.size, own_opening=True)
+    return sched
+
+
+def with_data(sched: Schedule, x, y) -> Schedule:
+    """Attach the public test set (validated against the architecture and N)."""
+    x = evaluate.check_inputs(sched.arch, x)
+    if x.shape[0] != sched.num_samples:
+        raise ScheduleError(f"the test set has {x.shape[0]} samples, the schedule "
+                            f"{sched.num_samples}")
+    sched.y = evaluate.check_labels(sched.arch, y, sched.num_samples)
+    sched.x = np.ascontiguousarray(x.reshape(sched.num_samples, -1))
     return sched

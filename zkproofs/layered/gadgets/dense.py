@@ -28,7 +28,7 @@ import numpy as np
 from ... import field, mle, sigma, sumcheck
 from ...batch import Lin
 from ...lookup.logup_gkr.prover import Op
-from ...lookup.tables import MAX_BITS, Kind
+from ...lookup.tables import Kind
 from ...ml.architecture import Dense
 from ...proofstream import (
     EQUALITY,
@@ -49,6 +49,7 @@ from ..schedule import (
     VecTerm,
     limb_shifts,
     limb_widths,
+    max_limb_bits,
     pow2_bits,
     signed_width,
     split_limbs,
@@ -91,13 +92,15 @@ def plan_layers(sched: Schedule, ivs) -> None:
         q = ivs.layers[i].quotient
         q_lo, q_hi = int(q.lo.min()), int(q.hi.max())
         k, limbs = 0, ()
+        widest = max_limb_bits((1 << f_out_bits) * sched.n_pad)
         if not logits and layer.relu:
             k = max(q_hi, -q_lo, 1).bit_length()
-            limbs = tuple(limb_widths(k)) if k > MAX_BITS else (k,)
+            limbs = tuple(limb_widths(k, widest)) if k > widest else (k,)
         elif not logits:
             k = signed_width(q_lo, q_hi)
-            limbs = tuple(limb_widths(k))
-        rem_limbs = tuple(limb_widths(layer.shift)) if layer.shift and not logits else ()
+            limbs = tuple(limb_widths(k, widest))
+        rem_limbs = (tuple(limb_widths(layer.shift, widest)) if layer.shift and not logits
+                     else ())
         if prev is None:
             source, kind = "", "public"
         else:

@@ -27,6 +27,7 @@ from ..schedule import (
     WeightTerm,
     limb_shifts,
     limb_widths,
+    max_limb_bits,
     pow2_bits,
     split_limbs,
 )
@@ -44,7 +45,7 @@ def hi_name(plan: WeightRangePlan, limb: int) -> str:
 def plan(sched: Schedule) -> None:
     for slot in sched.arch.layout:
         b = slot.bits
-        widths = limb_widths(b)
+        widths = limb_widths(b, max_limb_bits(slot.size))
         p = WeightRangePlan(slot.name, slot.offset, slot.size, b, tuple(widths[1:]))
         sched.weight_ranges.append(p)
         bits = pow2_bits(slot.size)
@@ -68,5 +69,4 @@ def plan(sched: Schedule) -> None:
 def hi_values(plan: WeightRangePlan, flat_weights) -> list:
     """The high limbs of u = w + 2^(b−1) for a tensor (int64 arrays of its size)."""
     u = flat_weights[plan.offset : plan.offset + plan.size] + (1 << (plan.bits - 1))
-    widths = limb_widths(plan.bits)
-    return split_limbs(u, widths)[1:]
+    return split_limbs(u, [plan.bits - sum(plan.hi_limbs), *plan.hi_limbs])[1:]

@@ -145,6 +145,7 @@ def prove(
     pw, qw = layers[WITNESS][0]
     pt, qt = layers[TABLE][0]
     root = [int(pw[0]), int(qw[0]), int(pt[0]), int(qt[0])]
+    w.section("lookup roots")
     PW, QW, PT, QT = _send(t, w, params, b"v2/gkr/roots", rng, root)
     Z1, Z2 = _send(t, w, params, b"v2/gkr/cross", rng,
                    [PW.value * QT.value, PT.value * QW.value])
@@ -161,6 +162,7 @@ def prove(
     for k, active in enumerate(schedule):
         if progress:
             progress("lookup", k, len(schedule))
+        w.section(f"lookup step {k}")
         lam = t.challenge_scalar(b"v2/gkr/lambda")
         mus = {step.tree: 1 for step in active}
         if len(active) == 2:

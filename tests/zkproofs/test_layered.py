@@ -1,0 +1,287 @@
+"""Protocol v2 (zkproofs.layered): honest proofs verify, exact sizes, both backends agree
+byte for byte, and every kind of cheating is rejected: mutated messages, witnesses that
+break exactly one relation (the prover forced past its own checks), proofs replayed for
+another statement or commitment, wrong claims, wrong shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from zkproofs import field
+from zkproofs.errors import FormatError, ProofError, VerificationError
+from zkproofs.layered import schedule as sched_mod
+from zkproofs.layered.gadgets import count as count_gadget
+from zkproofs.layered.schedule import split_limbs
+from zkproofs.ml import evaluate
+from zkproofs.ml.architecture import Architecture, Dense
+from zkproofs.params import get_params, get_wide_params
+from zkproofs.rng import ProverRandomness
+from zkproofs.weights import commit_weights
+
+from .layered_helpers import BINDING, STATEMENT, make_case, mlp
+
+CASES = {
+    "logistic": (mlp(6, [], 3), 9),
+    "one hidden ReLU": (mlp(5, [4], 3), 13),
+    "ReLU then no ReLU": (mlp(5, [6, 3], 4, relus=[True, False], shifts=[3, 2]), 16),
+    "one sample": (mlp(4, [3], 2), 1),
+    "two samples": (mlp(4, [3], 2), 2),
+    "signed inputs": (mlp(4, [5], 3, input_range=(-8, 7)), 11),
+    "wide activations (limbs)": (
+        mlp(6, [5], 3, input_range=(-3000, 3000), weight_bits=8, shifts=[0]), 7),
+    "wide biases (limbs)": (mlp(4, [3], 2, bias_bits=40), 6),
+    "no shift": (mlp(4, [3], 3, shifts=[0]), 9),
+    "many samples": (mlp(3, [2], 2), 70),
+}
+
+
+@pytest.fixture(scope="module")
+def proven():
+    """One honest proof per case (shared by the tests below)."""
+    out = {}
+    for i, (name, (arch, n)) in enumerate(CASES.items()):
+        case = make_case(100 + i, arch, n)
+        writer, cw = case.prove()
+        out[name] = (case, writer, cw)
+    return out
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_honest_proofs_verify_with_their_exact_size(proven, name):
+    case, writer, cw = proven[name]
+    proof = writer.bytes()
+    assert len(proof) == case.schedule().proof_size().bytes
+    case.verify(proof, cw)
+
+
+def test_the_wide_cases_really_use_limbs(proven):
+    sched = proven["wide activations (limbs)"][0].schedule()
+    assert any(s.kind.name == "signed" for s in sched.segments)
+    sched = proven["wide biases (limbs)"][0].schedule()
+    assert any(name.startswith("W.") for name in sched.vectors)
+
+
+def test_both_backends_give_the_same_bytes_and_cross_verify():
+    case = make_case(7, mlp(3, [2], 2, bias_bits=20), 3)
+    native, cw = case.prove()
+    case.backend = "reference"
+    reference, cw_ref = case.prove()
+    assert native.bytes() == reference.bytes()
+    assert [c.to_compressed_bytes() for c in cw.rows] == [
+        get_wide_params("reference").backend.encode(p) for p in cw_ref.rows]
+    case.verify(native.bytes(), cw_ref, backend="reference")
+
+
+# ------------------------------------------------------------------ mutations
+
+
+def _mutate(proof: bytes, offset: int, length: int) -> bytes:
+    grp = get_wide_params("native").backend
+    item = proof[offset : offset + length]
+    if length == 48:
+        point = grp.decode(item)
+        changed = grp.encode(grp.add(point, get_wide_params("native").g))
+    else:
+        changed = field.encode_scalar((field.decode_scalar(item) + 1) % field.MODULUS)
+    assert changed != item
+    return proof[:offset] + changed + proof[offset + length :]
+
+
+def test_every_section_is_checked(proven):
+    """The first and the last message of every section of a proof, each changed on its
+    own into another valid point or scalar: every one is rejected."""
+    case, writer, cw = proven["ReLU then no ReLU"]
+    proof = writer.bytes()
+    offsets = writer.item_offsets()
+    bounds = [start for _, start, _ in writer.sections] + [len(offsets)]
+    targets = set()
+    for (label, start, _), end in zip(writer.sections, bounds[1:], strict=True):
+        if end > start:
+            targets.add((label, start))
+            targets.add((label, end - 1))
+    assert len(targets) > 60
+    for label, index in sorted(targets, key=lambda t: t[1]):
+        bad = _mutate(proof, *offsets[index])
+        with pytest.raises(ProofError):
+            case.verify(bad, cw)
+            pytest.fail(f"a change in {label} (item {index}) was accepted")
+
+
+def test_non_canonical_bytes_are_refused(proven):
+    case, writer, cw = proven["one hidden ReLU"]
+    proof = writer.bytes()
+    offset, length = next(o for o in writer.item_offsets() if o[1] == 32)
+    bad = proof[:offset] + field.MODULUS.to_bytes(32, "little") + proof[offset + length :]
+    with pytest.raises(FormatError, match="non-canonical"):
+        case.verify(bad, cw)
+    bad = b"\x01" * 48 + proof[48:]  # the first row commitment: not a point
+    with pytest.raises(FormatError):
+        case.verify(bad, cw)
+
+
+@pytest.mark.parametrize("change", ["truncated", "extended", "empty"])
+def test_a_proof_of_another_length_is_refused_before_anything_is_read(proven, change):
+    case, writer, cw = proven["one hidden ReLU"]
+    proof = writer.bytes()
+    bad = {"truncated": proof[:-32], "extended": proof + bytes(32), "empty": b""}[change]
+    with pytest.raises(FormatError, match="bytes where"):
+        case.verify(bad, cw)
+
+
+# ------------------------------------------------------------------ statement and context
+
+
+def test_a_proof_is_bound_to_its_statement_claim_and_commitment(proven):
+    case, writer, cw = proven["one hidden ReLU"]
+    proof = writer.bytes()
+    with pytest.raises(VerificationError):
+        case.verify(proof, cw, statement=STATEMENT + b"another submitter")
+    if case.correct > 0:
+        with pytest.raises(ProofError):
+            case.verify(proof, cw, claimed=case.correct - 1)
+    other, _, _ = commit_weights(get_params("native"), case.model.flat_weights().tolist(),
+                                 BINDING, ProverRandomness.for_tests(b"other blinds"))
+    with pytest.raises(VerificationError):
+        case.verify(proof, other)
+
+
+def test_the_prover_refuses_a_false_claim():
+    case = make_case(3, mlp(4, [3], 3), 12, labels="random")
+    assert case.correct < 12
+    with pytest.raises(count_gadget.CountError, match="claim is false"):
+        case.prove(claimed=case.correct + 1)
+
+
+# ------------------------------------------------------------------ broken witnesses
+
+
+def _first_real(values, key):
+    arr = values[key]
+    idx = np.argwhere(arr != 0)
+    return tuple(idx[0]) if len(idx) else (0, 0)
+
+
+def _break_remainder(values, flat):
+    # rem + 2^s and q − 1: the same accumulator, a remainder out of [0, 2^s).
+    i = _first_real(values, "L0.a")
+    values["L0.a"][i] -= 1
+    values["L0.rem0"][i] += 64
+
+
+def _break_relu_pair(values, flat):
+    i = _first_real(values, "L0.a")
+    values["L0.a"][i] += 1
+    values["L0.d"][i] += 1  # q = a − d unchanged, but a·d ≠ 0
+
+
+def _break_activation(values, flat):
+    i = _first_real(values, "L0.a")
+    values["L0.a"][i] += 1  # a valid pair, but not ⌊acc / 2^s⌋
+
+
+def _break_logit(values, flat):
+    values["L1.logits"][0, 0] += 1
+
+
+def _break_label_logit(values, flat):
+    # t_0 + 1 with the margins recomputed from it: the margins are consistent, the gather
+    # t = ℓ(y) is not.
+    sched = BROKEN_CASE.schedule()
+    values["count.t"][0, 0] += 1
+    _recompute_margins(sched, values)
+
+
+def _recompute_margins(sched, values):
+    p = sched.count
+    n, k = sched.num_samples, p.num_classes
+    logits = values[p.logits][:k, :n]
+    t, b = values["count.t"], values["count.b"]
+    below = (np.arange(k)[:, None] < sched.y[None, :]).astype(np.int64)
+    f = np.zeros_like(values[count_gadget.margin_names(p)[0]])
+    f[:k, :] = t + (1 << p.B) * (1 - b)
+    f[:k, :n] -= logits + below
+    for name, limb in zip(count_gadget.margin_names(p), split_limbs(f, p.margin_limbs),
+                          strict=True):
+        values[name] = limb
+
+
+BROKEN_ARCH = Architecture((4,), (0, 15), (
+    Dense(4, 3, weight_bits=8, bias_bits=12, shift=6, relu=True),
+    Dense(3, 3, weight_bits=8, bias_bits=12),
+))
+BROKEN_CASE = make_case(11, BROKEN_ARCH, 10)
+BROKEN_CASE.x[:, 0] = 0  # feature 0 never matters: its weights can change freely
+BROKEN_CASE.correct = evaluate.count_correct(BROKEN_CASE.model, BROKEN_CASE.x, BROKEN_CASE.y)
+
+
+def test_the_broken_case_has_the_shapes_the_tampering_assumes():
+    sched = BROKEN_CASE.schedule()
+    assert {"L0.a", "L0.d", "L0.rem0", "L1.logits"} <= set(sched.vectors)
+    assert sched.layers[0].rem_limbs == (6,)
+    assert 0 < BROKEN_CASE.correct < 10
+
+
+@pytest.mark.parametrize("tamper", [
+    _break_remainder, _break_relu_pair, _break_activation, _break_logit, _break_label_logit,
+])
+def test_a_witness_breaking_one_relation_is_rejected(tamper):
+    writer, cw = BROKEN_CASE.prove(tamper=tamper)
+    with pytest.raises(ProofError):
+        BROKEN_CASE.verify(writer.bytes(), cw)
+
+
+def test_a_weight_outside_its_declared_width_is_rejected():
+    flat = BROKEN_CASE.model.flat_weights().copy()
+    slot = BROKEN_ARCH.slot("layers.0.weight")
+    flat[slot.offset] = 1 << 7  # 128 does not fit 8 signed bits; its input is always 0
+
+    def tamper(values, weights):
+        weights[:] = flat
+
+    writer, cw = BROKEN_CASE.prove(tamper=tamper, flat=flat)
+    with pytest.raises(ProofError):
+        BROKEN_CASE.verify(writer.bytes(), cw)
+
+
+def test_claiming_one_more_with_a_forged_bit_is_rejected():
+    case = BROKEN_CASE
+    wrong = int(np.flatnonzero(evaluate.predict(case.model, case.x) != case.y)[0])
+
+    def tamper(values, flat):
+        values["count.b"][0, wrong] = 1
+        _recompute_margins(case.schedule(case.correct + 1), values)
+
+    writer, cw = case.prove(claimed=case.correct + 1, tamper=tamper)
+    with pytest.raises(ProofError):
+        case.verify(writer.bytes(), cw, claimed=case.correct + 1)
+
+
+# ------------------------------------------------------------------ semantics
+
+
+def test_ties_go_to_the_lowest_class():
+    arch = Architecture((3,), (0, 7), (Dense(3, 3, weight_bits=4, bias_bits=8),))
+    from zkproofs.ml.architecture import QuantizedModel
+
+    from .layered_helpers import Case
+
+    model = QuantizedModel(arch, {"layers.0.weight": np.zeros((3, 3), dtype=np.int64),
+                                  "layers.0.bias": np.array([5, 5, 3])})
+    x = np.arange(12).reshape(4, 3) % 8
+    y = np.array([0, 1, 2, 0])
+    case = Case(arch, model, x, y, evaluate.count_correct(model, x, y))
+    assert case.correct == 2  # class 0 wins the tie with class 1
+    writer, cw = case.prove()
+    case.verify(writer.bytes(), cw)
+    with pytest.raises(count_gadget.CountError):
+        case.prove(claimed=3)
+
+
+def test_schedule_depends_on_public_data_only():
+    arch = mlp(5, [4], 3)
+    a = sched_mod.build(arch, 37, 10)
+    b = sched_mod.build(arch, 37, 30)
+    assert a.digest() == b.digest()
+    assert a.proof_size() == b.proof_size()
+    assert sched_mod.build(arch, 38, 10).digest() != a.digest()
