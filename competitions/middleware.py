@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
+from .services.errors import ErrorCode
+
 
 class RequestSizeLimitMiddleware:
     def __init__(self, get_response):
@@ -23,6 +25,7 @@ class RequestSizeLimitMiddleware:
         if length > limit:
             message = f"the request body of {length} bytes exceeds the limit of {limit} bytes"
             if request.path.startswith("/api/"):
-                return JsonResponse({"detail": message, "code": "request_too_large"}, status=413)
+                body = {"detail": message, "code": ErrorCode.REQUEST_TOO_LARGE}
+                return JsonResponse(body, status=413)
             return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)

@@ -18,7 +18,7 @@ from .charts import accuracy_chart
 from .forms import CompetitionForm, SignUpForm, TestSetForm
 from .services import accounts
 from .services import competitions as competition_service
-from .services.errors import NotPermitted, ServiceError
+from .services.errors import ErrorCode, NotPermitted, ServiceError
 
 
 def _form_error(form, exc: ServiceError) -> None:
@@ -154,11 +154,11 @@ def signup(request):
 def page_not_found(request, exception=None):
     """404 as JSON under /api/ (clients parse it), as the usual page elsewhere."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "not found", "code": "not_found"}, status=404)
+        return JsonResponse({"detail": "not found", "code": ErrorCode.NOT_FOUND}, status=404)
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "server error", "code": "server_error"}, status=500)
+        return JsonResponse({"detail": "server error", "code": ErrorCode.SERVER_ERROR}, status=500)
     return defaults.server_error(request)

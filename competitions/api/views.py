@@ -27,7 +27,7 @@ from ..services import commitments as commitment_service
 from ..services import competitions as competition_service
 from ..services import receipts as receipt_service
 from ..services import submissions as submission_service
-from ..services.errors import NotPermitted
+from ..services.errors import ErrorCode, NotPermitted
 from . import serializers as s
 from .renderers import CSVRenderer
 from .throttles import AuthThrottle, UploadThrottle
@@ -148,7 +148,7 @@ class TestSetView(APIView):
         info = s.test_set_info(competition, request)
         if info is None:
             return Response(
-                {"detail": "no test set has been uploaded yet", "code": "no_test_set"},
+                {"detail": "no test set has been uploaded yet", "code": ErrorCode.NO_TEST_SET},
                 status=status.HTTP_404_NOT_FOUND,
             )
         return Response(info)
@@ -183,14 +183,14 @@ class TestSetDataView(APIView):
         competition = _competition(request, slug)
         if not competition.has_test_set:
             return Response(
-                {"detail": "no test set has been uploaded yet", "code": "no_test_set"},
+                {"detail": "no test set has been uploaded yet", "code": ErrorCode.NO_TEST_SET},
                 status=status.HTTP_404_NOT_FOUND,
             )
         is_organizer = request.user.is_authenticated and request.user.pk == competition.organizer_id
         if not competition.is_revealed() and not is_organizer:
             raise NotPermitted(
                 f"the test set is revealed at {competition.reveal_at.isoformat()}",
-                code="not_revealed",
+                code=ErrorCode.NOT_REVEALED,
             )
         return FileResponse(
             competition.test_set_file.open("rb"),

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
 from ..models import User
-from .errors import Conflict, InvalidInput, NotPermitted
+from .errors import Conflict, ErrorCode, InvalidInput, NotPermitted
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,9 @@ def sign_up(*, username: str, email: str, password: str) -> User:
         with transaction.atomic():
             return User.objects.create_user(username=username, email=email, password=password)
     except IntegrityError:
-        raise Conflict("this username is taken", code="username_taken", field="username") from None
+        raise Conflict(
+            "this username is taken", code=ErrorCode.USERNAME_TAKEN, field="username"
+        ) from None
 
 
 def token_for(user: User) -> Token:

@@ -23,7 +23,7 @@ from zkproofs.ml import architecture as arch_limits
 from zkproofs.ml import datasets
 
 from ..models import Competition, User
-from .errors import Conflict, InvalidInput, NotPermitted
+from .errors import Conflict, ErrorCode, InvalidInput, NotPermitted
 from .uploads import Upload, spool_to_tempfile
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,9 @@ def create_competition(
     """A new competition in the draft phase (it opens when its test set is uploaded)."""
     now = now or timezone.now()
     if not organizer.can_organize():
-        raise NotPermitted("only organizers may create competitions", code="not_an_organizer")
+        raise NotPermitted(
+            "only organizers may create competitions", code=ErrorCode.NOT_AN_ORGANIZER
+        )
     threshold = _validate(data, now)
     try:
         with transaction.atomic():
@@ -167,7 +169,7 @@ def create_competition(
     except IntegrityError:
         if Competition.objects.filter(slug=data.slug).exists():
             raise Conflict(
-                f"the slug {data.slug!r} is taken", code="slug_taken", field="slug"
+                f"the slug {data.slug!r} is taken", code=ErrorCode.SLUG_TAKEN, field="slug"
             ) from None
         raise
 
@@ -177,7 +179,7 @@ def _load_test_set(competition: Competition, upload: Upload, expected_sha256: st
     if suffix not in (".npz", ".csv"):
         raise InvalidInput(
             "the test set must be an .npz (arrays x and y) or a .csv file (label first)",
-            code="invalid_test_set",
+            code=ErrorCode.INVALID_TEST_SET,
             field="file",
         )
     limit = settings.MAX_TEST_SET_BYTES
@@ -197,12 +199,12 @@ def _load_test_set(competition: Competition, upload: Upload, expected_sha256: st
         except datasets.DatasetError as exc:
             raise InvalidInput(
                 f"the test set does not fit the competition: {exc}",
-                code="invalid_test_set",
+                code=ErrorCode.INVALID_TEST_SET,
                 field="file",
             ) from None
         except UnicodeDecodeError:
             raise InvalidInput(
-                "the CSV file is not UTF-8 text", code="invalid_test_set", field="file"
+                "the CSV file is not UTF-8 text", code=ErrorCode.INVALID_TEST_SET, field="file"
             ) from None
 
 
@@ -221,7 +223,9 @@ def upload_test_set(
     (a commitment is bound to the digest, DESIGN §1).
     """
     if by.pk != competition.organizer_id:
-        raise NotPermitted("only the organizer may upload the test set", code="not_organizer")
+        raise NotPermitted(
+            "only the organizer may upload the test set", code=ErrorCode.NOT_ORGANIZER
+        )
     # Parsing and hashing happen before any lock or write: a bad file changes nothing.
     x, y = _load_test_set(competition, upload, expected_sha256)
     salt = datasets.new_salt()
@@ -237,14 +241,14 @@ def upload_test_set(
             if now >= locked.reveal_at:
                 raise Conflict(
                     "the test set cannot change once the reveal time has passed",
-                    code="test_set_locked",
+                    code=ErrorCode.TEST_SET_LOCKED,
                 )
             # The commitment path locks this competition row too, so no commitment can
             # slip in between this check and the update.
             if locked.commitments.exists():
                 raise Conflict(
                     "the test set cannot change: commitments bound to its digest exist",
-                    code="test_set_locked",
+                    code=ErrorCode.TEST_SET_LOCKED,
                 )
             previous = locked.test_set_file.name
             stored_name = default_storage.save(

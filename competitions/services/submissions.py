@@ -27,7 +27,7 @@ from zkproofs.params import get_params
 
 from ..models import Competition, ModelCommitment, Participation, Phase, Submission, User
 from ..signals import submission_queued
-from .errors import Conflict, InvalidInput, NotPermitted
+from .errors import Conflict, ErrorCode, InvalidInput, NotPermitted
 from .uploads import Upload, read_bytes
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,12 @@ def _require_proof_phase(competition: Competition, now: datetime) -> None:
         raise Conflict(
             "proofs are accepted only after the test set is revealed"
             + (f" ({competition.reveal_at.isoformat()})" if phase == Phase.OPEN else ""),
-            code="proofs_not_open",
+            code=ErrorCode.PROOFS_NOT_OPEN,
         )
     if phase == Phase.CLOSED:
         raise Conflict(
             f"the proof deadline has passed ({competition.proof_deadline.isoformat()})",
-            code="proofs_closed",
+            code=ErrorCode.PROOFS_CLOSED,
         )
 
 
@@ -60,7 +60,7 @@ def parse_proof_file(data: bytes) -> AccuracyProof:
     except (formats.FormatError, ValueError, struct.error) as exc:
         raise InvalidInput(
             f"the proof is not a valid zkarena proof file: {exc}",
-            code="malformed_proof",
+            code=ErrorCode.MALFORMED_PROOF,
             field="proof",
         ) from None
     return proof_file
@@ -79,11 +79,14 @@ def _find_commitment(
     commitment = found.first()
     if commitment is None:
         raise InvalidInput(
-            "no such commitment in this competition", code="unknown_commitment", field="commitment"
+            "no such commitment in this competition",
+            code=ErrorCode.UNKNOWN_COMMITMENT,
+            field="commitment",
         )
     if commitment.competitor_id != competitor.pk:
         raise NotPermitted(
-            "proofs can only be submitted for your own commitments", code="not_your_commitment"
+            "proofs can only be submitted for your own commitments",
+            code=ErrorCode.NOT_YOUR_COMMITMENT,
         )
     return commitment
 
@@ -114,7 +117,7 @@ def _check_statement(
     if wrong:
         raise InvalidInput(
             "the proof does not belong to this submission: " + "; ".join(wrong),
-            code="proof_mismatch",
+            code=ErrorCode.PROOF_MISMATCH,
             field="proof",
         )
     return proof.claimed
@@ -126,14 +129,14 @@ def _check_claim(competition: Competition, claimed_count: int) -> None:
     if claimed_count > n:
         raise InvalidInput(
             f"the claim {claimed_count} exceeds the {n} test samples",
-            code="claim_above_test_size",
+            code=ErrorCode.CLAIM_ABOVE_TEST_SIZE,
             field="claimed_count",
         )
     if claimed_count < required:
         raise InvalidInput(
             f"the claim {claimed_count} is below the threshold: at least {required} of {n} "
             f"samples ({competition.threshold} of them, rounded up) must be right",
-            code="claim_below_threshold",
+            code=ErrorCode.CLAIM_BELOW_THRESHOLD,
             field="claimed_count",
         )
 
@@ -152,7 +155,7 @@ def create_submission(
     competitor's commitments. ``commitment_id`` and ``claimed_count`` are optional: the
     proof file names both, and when given they must agree with it."""
     if not competitor.is_active:
-        raise NotPermitted("this account is disabled", code="account_disabled")
+        raise NotPermitted("this account is disabled", code=ErrorCode.ACCOUNT_DISABLED)
     _require_proof_phase(competition, now or timezone.now())
     data = read_bytes(
         proof,
@@ -180,14 +183,15 @@ def create_submission(
             _require_proof_phase(competition, now)
             if Submission.objects.filter(commitment=commitment, proof_sha256=digest).exists():
                 raise Conflict(
-                    "this proof was already submitted for this commitment", code="duplicate_proof"
+                    "this proof was already submitted for this commitment",
+                    code=ErrorCode.DUPLICATE_PROOF,
                 )
             used = Submission.objects.filter(competition=competition, competitor=competitor).count()
             if used >= competition.submission_limit:
                 raise Conflict(
                     f"you have used all {competition.submission_limit} submissions of this "
                     "competition",
-                    code="submission_limit_reached",
+                    code=ErrorCode.SUBMISSION_LIMIT_REACHED,
                 )
             stored_name = default_storage.save(
                 f"proofs/{competition.uuid}/{digest}.zkproof", ContentFile(data)
@@ -209,7 +213,8 @@ def create_submission(
         # A concurrent upload of the same proof: the unique constraint decided.
         if Submission.objects.filter(commitment=commitment, proof_sha256=digest).exists():
             raise Conflict(
-                "this proof was already submitted for this commitment", code="duplicate_proof"
+                "this proof was already submitted for this commitment",
+                code=ErrorCode.DUPLICATE_PROOF,
             ) from None
         raise
     except BaseException:

@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Iterable
 from typing import IO, Protocol
 
-from .errors import InvalidInput, TooLarge
+from .errors import ErrorCode, InvalidInput, TooLarge
 
 
 class Upload(Protocol):
@@ -23,7 +23,7 @@ def _check_declared_size(upload: Upload, limit: int, what: str, field: str) -> N
     if upload.size is not None and upload.size > limit:
         raise TooLarge(
             f"the {what} is {upload.size} bytes; the limit is {limit}",
-            code="file_too_large",
+            code=ErrorCode.FILE_TOO_LARGE,
             field=field,
         )
 
@@ -32,7 +32,7 @@ def _check_digest(actual: str, expected: str | None, what: str, field: str) -> N
     if expected is not None and expected.strip().lower() != actual:
         raise InvalidInput(
             f"the {what} does not match the SHA-256 you sent (received {actual})",
-            code="digest_mismatch",
+            code=ErrorCode.DIGEST_MISMATCH,
             field=field,
         )
 
@@ -47,12 +47,14 @@ def read_bytes(
         total += len(chunk)
         if total > limit:
             raise TooLarge(
-                f"the {what} exceeds the limit of {limit} bytes", code="file_too_large", field=field
+                f"the {what} exceeds the limit of {limit} bytes",
+                code=ErrorCode.FILE_TOO_LARGE,
+                field=field,
             )
         parts.append(chunk)
     data = b"".join(parts)
     if not data:
-        raise InvalidInput(f"the {what} is empty", code="empty_file", field=field)
+        raise InvalidInput(f"the {what} is empty", code=ErrorCode.EMPTY_FILE, field=field)
     _check_digest(hashlib.sha256(data).hexdigest(), expected_sha256, what, field)
     return data
 
@@ -73,13 +75,13 @@ def spool_to_tempfile(
             if total > limit:
                 raise TooLarge(
                     f"the {what} exceeds the limit of {limit} bytes",
-                    code="file_too_large",
+                    code=ErrorCode.FILE_TOO_LARGE,
                     field=field,
                 )
             h.update(chunk)
             tmp.write(chunk)
         if total == 0:
-            raise InvalidInput(f"the {what} is empty", code="empty_file", field=field)
+            raise InvalidInput(f"the {what} is empty", code=ErrorCode.EMPTY_FILE, field=field)
         _check_digest(h.hexdigest(), expected_sha256, what, field)
         tmp.flush()
         return tmp
