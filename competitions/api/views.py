@@ -46,6 +46,13 @@ def _competition(request, slug: str) -> Competition:
     return get_object_or_404(selectors.competitions_visible_to(request.user), slug=slug)
 
 
+def _content_length(request) -> int | None:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+
+
 def _flag(request, name: str) -> bool:
     return request.query_params.get(name, "").lower() in {"1", "true", "yes"}
 
@@ -298,6 +305,13 @@ class SubmissionListView(generics.ListAPIView):
         },
     )
     def post(self, request, slug):
+        # Refusals that need none of the body come before it is parsed (a proof upload is
+        # up to MAX_PROOF_BYTES; nobody without a commitment here should cost that).
+        submission_service.check_can_submit(
+            competition=self.competition,
+            competitor=request.user,
+            content_length=_content_length(request),
+        )
         data = s.SubmissionUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         submission = submission_service.create_submission(

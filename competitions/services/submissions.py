@@ -2,33 +2,36 @@
 
 A submission is accepted only between the reveal and the proof deadline, for one of the
 submitter's own commitments in this competition, with a claim between ⌈threshold·N⌉ and
-N, a well-formed proof file within the size limit whose public values (competition digest,
-submitter, architecture, commitment, N, claim) are this submission's, and within the
-per-competitor submission limit. It then waits in ``queued``: after the transaction commits, the
-``submission_queued`` signal hands it to the verifier app.
+N, a proof file within the size limit whose header names this submission's context
+(competition digest, submitter, architecture, commitment, N, claim) and whose length is
+the one it declares, and within the per-competitor submission limit. It then waits in
+``queued``: after the transaction commits, the ``submission_queued`` signal hands it to the
+verifier app.
+
+Cost before checks: everything that can refuse a request is checked before the proof's body
+is read, and the body is never decoded here (``proof_files``). In order: the account and
+the phase; that the competitor has a commitment here at all (``check_can_submit``, which the
+API runs before it even parses the request body); the declared size; the header; ownership;
+the statement and the claim; the body's length; then one streaming pass that hashes the
+file and counts its bytes; then the locked transaction (duplicates, limits) that stores it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import struct
 from datetime import datetime
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from zkproofs import formats
-from zkproofs.accuracy import AccuracyProof
-from zkproofs.params import get_params
-
 from ..models import Competition, ModelCommitment, Participation, Phase, Submission, User
 from ..signals import submission_queued
-from .errors import Conflict, ErrorCode, InvalidInput, NotPermitted
-from .uploads import Upload, read_bytes
+from . import proof_files
+from .errors import Conflict, ErrorCode, InvalidInput, NotPermitted, TooLarge
+from .proof_files import ProofHeader
+from .uploads import Upload, check_declared_size, hash_upload, read_prefix
 
 log = logging.getLogger(__name__)
 
@@ -48,26 +51,51 @@ def _require_proof_phase(competition: Competition, now: datetime) -> None:
         )
 
 
-def parse_proof_file(data: bytes) -> AccuracyProof:
-    """Refuse bytes that are not a well-formed proof file: the header (magic, version,
-    statement fields, length), then the proof inside (parameter set, dimensions, exact
-    length, every point on the curve and in the subgroup, every scalar canonical). Whether
-    the proof is *valid* is the verifier's job."""
-    try:
-        proof_file = AccuracyProof.from_bytes(data)
-        shape = formats.read_proof_shape(proof_file.proof)
-        formats.decode_proof(get_params("native"), proof_file.proof, shape)
-    except (formats.FormatError, ValueError, struct.error) as exc:
-        raise InvalidInput(
-            f"the proof is not a valid zkarena proof file: {exc}",
-            code=ErrorCode.MALFORMED_PROOF,
+def _require_active(competitor: User) -> None:
+    if not competitor.is_active:
+        raise NotPermitted("this account is disabled", code=ErrorCode.ACCOUNT_DISABLED)
+
+
+def _require_a_commitment(competition: Competition, competitor: User) -> None:
+    if not ModelCommitment.objects.filter(
+        competition=competition, competitor_id=competitor.pk
+    ).exists():
+        raise NotPermitted(
+            "proofs are accepted only for your own commitments, and you have none in this "
+            "competition (commitments close at the reveal)",
+            code=ErrorCode.NOT_YOUR_COMMITMENT,
+        )
+
+
+# Room for the multipart framing and the small form fields around the proof file.
+MULTIPART_ALLOWANCE = 64 * 1024
+
+
+def check_can_submit(
+    *,
+    competition: Competition,
+    competitor: User,
+    content_length: int | None,
+    now: datetime | None = None,
+) -> None:
+    """The checks that need none of the request body, run before it is parsed: the
+    account, the phase, that the competitor has a commitment here, and the request's
+    declared length against the proof size limit. ``create_submission`` repeats them."""
+    _require_active(competitor)
+    _require_proof_phase(competition, now or timezone.now())
+    _require_a_commitment(competition, competitor)
+    limit = settings.MAX_PROOF_BYTES + MULTIPART_ALLOWANCE
+    if content_length is not None and content_length > limit:
+        raise TooLarge(
+            f"the request body of {content_length} bytes exceeds what a proof of at most "
+            f"{settings.MAX_PROOF_BYTES} bytes needs",
+            code=ErrorCode.FILE_TOO_LARGE,
             field="proof",
-        ) from None
-    return proof_file
+        )
 
 
 def _find_commitment(
-    competition: Competition, competitor: User, commitment_id: int | None, proof: AccuracyProof
+    competition: Competition, competitor: User, commitment_id: int | None, proof: ProofHeader
 ) -> ModelCommitment:
     found = ModelCommitment.objects.filter(competition=competition).only(
         "id", "competitor_id", "competition_id", "commitment_digest", "architecture_digest"
@@ -92,7 +120,7 @@ def _find_commitment(
 
 
 def _check_statement(
-    proof: AccuracyProof,
+    proof: ProofHeader,
     competition: Competition,
     commitment: ModelCommitment,
     competitor: User,
@@ -154,21 +182,26 @@ def create_submission(
     """Accept a proof file (``zkproofs.accuracy.AccuracyProof`` bytes) for one of the
     competitor's commitments. ``commitment_id`` and ``claimed_count`` are optional: the
     proof file names both, and when given they must agree with it."""
-    if not competitor.is_active:
-        raise NotPermitted("this account is disabled", code=ErrorCode.ACCOUNT_DISABLED)
+    _require_active(competitor)
     _require_proof_phase(competition, now or timezone.now())
-    data = read_bytes(
+    _require_a_commitment(competition, competitor)
+    check_declared_size(proof, limit=settings.MAX_PROOF_BYTES, what="proof", field="proof")
+    header = proof_files.read_header(read_prefix(proof, proof_files.PROOF_HEADER_BYTES))
+    commitment = _find_commitment(competition, competitor, commitment_id, header)
+    claimed_count = _check_statement(header, competition, commitment, competitor, claimed_count)
+    _check_claim(competition, claimed_count)
+    proof_files.check_body_length(header, competition=competition, commitment=commitment)
+    if proof.size is not None:
+        proof_files.check_total_length(header, proof.size)
+    # Only now is the whole file read: once, in chunks, to hash it and count its bytes.
+    digest, size = hash_upload(
         proof,
-        limit=settings.MAX_PROOF_BYTES,
+        limit=header.total_length,
         what="proof",
         field="proof",
         expected_sha256=expected_sha256,
     )
-    proof_file = parse_proof_file(data)
-    commitment = _find_commitment(competition, competitor, commitment_id, proof_file)
-    claimed_count = _check_statement(proof_file, competition, commitment, competitor, claimed_count)
-    _check_claim(competition, claimed_count)
-    digest = hashlib.sha256(data).hexdigest()
+    proof_files.check_total_length(header, size)
 
     stored_name = None
     try:
@@ -193,8 +226,9 @@ def create_submission(
                     "competition",
                     code=ErrorCode.SUBMISSION_LIMIT_REACHED,
                 )
+            # Streamed from the uploaded file (already on disk when it is large).
             stored_name = default_storage.save(
-                f"proofs/{competition.uuid}/{digest}.zkproof", ContentFile(data)
+                f"proofs/{competition.uuid}/{digest}.zkproof", proof
             )
             submission = Submission.objects.create(
                 competition=competition,
@@ -203,7 +237,7 @@ def create_submission(
                 claimed_count=claimed_count,
                 proof=stored_name,
                 proof_sha256=digest,
-                proof_size=len(data),
+                proof_size=size,
                 created_at=now,
             )
             transaction.on_commit(lambda: _announce(submission.pk), robust=True)

@@ -18,6 +18,10 @@ class Upload(Protocol):
 
     def chunks(self, chunk_size: int | None = None) -> Iterable[bytes]: ...
 
+    def read(self, size: int = -1) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = 0) -> int: ...
+
 
 def _check_declared_size(upload: Upload, limit: int, what: str, field: str) -> None:
     if upload.size is not None and upload.size > limit:
@@ -35,6 +39,42 @@ def _check_digest(actual: str, expected: str | None, what: str, field: str) -> N
             code=ErrorCode.DIGEST_MISMATCH,
             field=field,
         )
+
+
+def check_declared_size(upload: Upload, *, limit: int, what: str, field: str) -> None:
+    """413 from the size the upload declares, before anything of it is read."""
+    _check_declared_size(upload, limit, what, field)
+
+
+def read_prefix(upload: Upload, n: int) -> bytes:
+    """The first ``n`` bytes of the upload (fewer if it is shorter); nothing else is read."""
+    upload.seek(0)
+    data = upload.read(n)
+    upload.seek(0)
+    return data
+
+
+def hash_upload(
+    upload: Upload, *, limit: int, what: str, field: str, expected_sha256: str | None = None
+) -> tuple[str, int]:
+    """(SHA-256 hex, size) of the upload, read in chunks and refused past ``limit`` bytes;
+    nothing is kept in memory."""
+    _check_declared_size(upload, limit, what, field)
+    h, total = hashlib.sha256(), 0
+    for chunk in upload.chunks():
+        total += len(chunk)
+        if total > limit:
+            raise TooLarge(
+                f"the {what} exceeds the limit of {limit} bytes",
+                code=ErrorCode.FILE_TOO_LARGE,
+                field=field,
+            )
+        h.update(chunk)
+    if total == 0:
+        raise InvalidInput(f"the {what} is empty", code=ErrorCode.EMPTY_FILE, field=field)
+    digest = h.hexdigest()
+    _check_digest(digest, expected_sha256, what, field)
+    return digest, total
 
 
 def read_bytes(
