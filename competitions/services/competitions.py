@@ -23,7 +23,7 @@ from zkproofs.ml import architecture as arch_limits
 from zkproofs.ml import datasets
 
 from ..models import Competition, User
-from .errors import Conflict, ErrorCode, InvalidInput, NotPermitted
+from .errors import Conflict, ErrorCode, InvalidInput, NotPermitted, TooLarge
 from .uploads import Upload, spool_to_tempfile
 
 log = logging.getLogger(__name__)
@@ -188,6 +188,9 @@ def _load_test_set(competition: Competition, upload: Upload, expected_sha256: st
         "num_classes": competition.num_classes,
         "input_range": competition.input_range,
         "max_file_bytes": limit,
+        # The arrays as stored (int64, decompressed) obey the same limit as the upload: a
+        # small compressed .npz must not become a stored file many times the limit.
+        "max_data_bytes": limit,
     }
     with spool_to_tempfile(
         upload, limit=limit, what="test set", field="file", expected_sha256=expected_sha256
@@ -196,6 +199,10 @@ def _load_test_set(competition: Competition, upload: Upload, expected_sha256: st
             if suffix == ".npz":
                 return datasets.load_npz(tmp.name, **declared)
             return datasets.load_csv(tmp.name, **declared)
+        except datasets.DatasetTooLarge as exc:
+            raise TooLarge(
+                f"the test set is too large: {exc}", code=ErrorCode.FILE_TOO_LARGE, field="file"
+            ) from None
         except datasets.DatasetError as exc:
             raise InvalidInput(
                 f"the test set does not fit the competition: {exc}",
