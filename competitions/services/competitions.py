@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -31,6 +32,14 @@ log = logging.getLogger(__name__)
 MAX_COMMITMENT_CAP = 100
 MAX_SUBMISSION_LIMIT = 1000
 MAX_TITLE = 200
+# The spec encodes the scale as a u64 and the database as a signed 64-bit integer; no
+# quantization needs anywhere near 2^32 steps per unit.
+MAX_INPUT_SCALE = 1 << 32
+# The threshold's reduced denominator (stored as a signed 64-bit integer): 12 decimals.
+MAX_THRESHOLD_DENOMINATOR = 10**12
+# A fraction "9/10" or a plain decimal "0.9": no exponent (Fraction would compute
+# 10**exponent, for any exponent that fits the text), no sign, no underscores.
+_THRESHOLD_TEXT = re.compile(r"(\d{1,20}/\d{1,20}|\d{1,20}(\.\d{0,20})?|\.\d{1,20})")
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,24 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _parse_threshold(value: str | Fraction) -> Fraction:
+    if not isinstance(value, Fraction) and not _THRESHOLD_TEXT.fullmatch(str(value).strip()):
+        raise InvalidInput(
+            "write the threshold as a fraction such as '9/10' or a decimal such as '0.9'",
+            field="threshold",
+        )
+    try:
+        threshold = parse_threshold(value)
+    except SpecError as exc:
+        raise InvalidInput(str(exc), field="threshold") from None
+    _require(
+        threshold.denominator <= MAX_THRESHOLD_DENOMINATOR,
+        f"the threshold's denominator is at most {MAX_THRESHOLD_DENOMINATOR} (12 decimals)",
+        "threshold",
+    )
+    return threshold
+
+
 def _validate(data: CompetitionInput, now: datetime) -> Fraction:
     try:
         validate_slug(data.slug)
@@ -90,7 +117,11 @@ def _validate(data: CompetitionInput, now: datetime) -> Fraction:
         "the input range needs -2^31 <= input_min <= input_max < 2^31",
         "input_max",
     )
-    _require(data.input_scale >= 1, "the input scale is a positive integer", "input_scale")
+    _require(
+        _is_int(data.input_scale) and 1 <= data.input_scale <= MAX_INPUT_SCALE,
+        f"the input scale is an integer from 1 to {MAX_INPUT_SCALE}",
+        "input_scale",
+    )
     _require(
         2 <= data.num_classes <= datasets.MAX_CLASSES,
         f"the number of classes is 2 to {datasets.MAX_CLASSES}",
@@ -99,10 +130,7 @@ def _validate(data: CompetitionInput, now: datetime) -> Fraction:
     if isinstance(data.threshold, float):
         # A float has already lost the organizer's exact intent (0.9 is not 9/10).
         raise InvalidInput("give the threshold as a string such as '9/10'", field="threshold")
-    try:
-        threshold = parse_threshold(data.threshold)
-    except SpecError as exc:
-        raise InvalidInput(str(exc), field="threshold") from None
+    threshold = _parse_threshold(data.threshold)
     _require(
         1 <= data.max_parameters <= arch_limits.MAX_PARAMETERS,
         f"the parameter limit is 1 to {arch_limits.MAX_PARAMETERS}",

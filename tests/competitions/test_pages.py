@@ -173,6 +173,39 @@ def test_organizer_creates_a_competition_and_uploads_its_test_set(client, clock,
     assert competition.has_test_set and competition.test_set_num_samples == 20
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("input_scale", str(1 << 63)),
+        ("threshold", "1/100000000000000000000000"),
+        ("threshold", "1e-30"),
+        ("max_parameters", str(1 << 64)),
+    ],
+)
+def test_competition_form_bounds_64_bit_values(client, clock, users, field, value):
+    client.force_login(users.organizer)
+    form = {
+        "slug": "pages",
+        "title": "Made on a page",
+        "input_shape": "4",
+        "input_min": 0,
+        "input_max": 15,
+        "input_scale": 1,
+        "num_classes": 3,
+        "threshold": "3/4",
+        "max_parameters": 100,
+        "commitment_cap": 2,
+        "submission_limit": 3,
+        "reveal_at": "2031-03-01 12:00",
+        "proof_deadline": "2031-03-08 12:00",
+        field: value,
+    }
+    response = client.post(reverse("competition-create"), form)
+    assert response.status_code == 200  # the form again, with the error on the field
+    assert response.context["form"].errors.get(field), response.context["form"].errors
+    assert not Competition.objects.exists()
+
+
 def test_organizer_pages_refuse_others(client, users, draft, competition):
     client.force_login(users.competitor)
     assert client.get(reverse("competition-create")).status_code == 403

@@ -71,6 +71,15 @@ def test_competition_created_through_api_keeps_an_exact_threshold(api, clock):
         ({"proof_deadline": REVEAL.isoformat()}, 400, "proof_deadline"),
         ({"max_parameters": 1 << 30}, 400, "max_parameters"),
         ({"slug": "no spaces"}, 400, "slug"),
+        # Past the 64-bit columns: a 500 on both databases before they were bounded.
+        ({"input_scale": 1 << 63}, 400, "input_scale"),
+        ({"input_scale": (1 << 32) + 1}, 400, "input_scale"),
+        ({"threshold": "1/100000000000000000000000"}, 400, "threshold"),
+        ({"threshold": "1e-30"}, 400, "threshold"),
+        ({"threshold": "1e-99999999999"}, 400, "threshold"),  # 10**99999999999: never computed
+        ({"threshold": "0.0000000000001"}, 400, "threshold"),  # 13 decimals
+        ({"num_classes": 1 << 70}, 400, "num_classes"),
+        ({"input_shape": [1 << 70]}, 400, "input_shape"),
     ],
 )
 def test_competition_creation_refusals(api, clock, change, status, field):
