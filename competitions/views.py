@@ -14,6 +14,7 @@ from django.views import defaults
 from django.views.decorators.http import require_http_methods
 
 from . import selectors
+from .api.errors import suspicious_request
 from .charts import accuracy_chart
 from .forms import CompetitionForm, SignUpForm, TestSetForm
 from .services import accounts
@@ -149,6 +150,23 @@ def signup(request):
             messages.success(request, f"Welcome, {user.username}.")
             return redirect("competition-list")
     return render(request, "registration/signup.html", {"form": form})
+
+
+def bad_request(request, exception=None):
+    """400 as JSON under /api/ (Django refusing a request before any view ran: a body over
+    the form limits, a disallowed host, …), as the usual page elsewhere."""
+    if request.path.startswith("/api/"):
+        body, status = suspicious_request(exception)
+        return JsonResponse(body, status=status)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": "permission denied", "code": ErrorCode.PERMISSION_DENIED}, status=403
+        )
+    return defaults.permission_denied(request, exception)
 
 
 def page_not_found(request, exception=None):

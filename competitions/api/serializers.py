@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from zkproofs.ml.architecture import Architecture
 
-from ..models import Competition, ModelCommitment, Submission
+from ..models import Competition, ModelCommitment, Submission, SubmissionStatus
 from ..services.commitments import receipt_for
 
 SHA256_FIELD = {
@@ -305,6 +305,23 @@ class SubmissionUploadSerializer(serializers.Serializer):
         min_value=0, required=False, help_text="By default the claim in the proof file."
     )
     sha256 = serializers.CharField(**SHA256_FIELD)
+
+
+# ------------------------------------------------------------------------- filters
+
+
+class MineFilterSerializer(serializers.Serializer):
+    """Query parameters of the commitment list; anything else than a boolean is a 400."""
+
+    mine = serializers.BooleanField(
+        required=False, default=False, help_text="Only your own (nothing when anonymous)."
+    )
+
+
+class SubmissionFilterSerializer(MineFilterSerializer):
+    status = serializers.ChoiceField(
+        choices=SubmissionStatus.choices, required=False, help_text="Only this status."
+    )
 
 
 # ------------------------------------------------------------------------- leaderboard

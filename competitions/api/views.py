@@ -3,6 +3,8 @@ rules themselves (who may do what, when, within which limits) live in the servic
 
 from __future__ import annotations
 
+import logging
+
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -27,11 +29,12 @@ from ..services import commitments as commitment_service
 from ..services import competitions as competition_service
 from ..services import receipts as receipt_service
 from ..services import submissions as submission_service
-from ..services.errors import ErrorCode, NotPermitted
+from ..services.errors import ErrorCode, NotFound, NotPermitted
 from . import serializers as s
 from .renderers import CSVRenderer
 from .throttles import AuthThrottle, UploadThrottle
 
+log = logging.getLogger(__name__)
 WRITE_THROTTLES = [*api_settings.DEFAULT_THROTTLE_CLASSES, UploadThrottle]
 ERROR = OpenApiResponse(
     inline_serializer(
@@ -53,8 +56,23 @@ def _content_length(request) -> int | None:
         return None
 
 
-def _flag(request, name: str) -> bool:
-    return request.query_params.get(name, "").lower() in {"1", "true", "yes"}
+def _filters(request, serializer_class) -> dict:
+    """The list's query parameters, validated: an unknown value is a 400, not ignored."""
+    filters = serializer_class(data=request.query_params)
+    filters.is_valid(raise_exception=True)
+    return filters.validated_data
+
+
+def _stored_file(field, what: str):
+    """Open a stored file for download; a file missing from storage is a clear 404."""
+    try:
+        return field.open("rb")
+    except FileNotFoundError:
+        log.error("stored %s %s is missing from storage", what, field.name)
+        raise NotFound(
+            f"the stored {what} is missing; the site's staff have been told",
+            code=ErrorCode.FILE_MISSING,
+        ) from None
 
 
 class TokenView(ObtainAuthToken):
@@ -200,7 +218,7 @@ class TestSetDataView(APIView):
                 code=ErrorCode.NOT_REVEALED,
             )
         return FileResponse(
-            competition.test_set_file.open("rb"),
+            _stored_file(competition.test_set_file, "test set"),
             as_attachment=True,
             filename=f"{competition.slug}-test-set.npz",
             content_type="application/octet-stream",
@@ -218,8 +236,9 @@ class CommitmentListView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no request
             return ModelCommitment.objects.none()
+        filters = _filters(self.request, s.MineFilterSerializer)
         qs = selectors.commitments_of(self.competition)
-        if _flag(self.request, "mine"):
+        if filters["mine"]:
             qs = (
                 qs.filter(competitor=self.request.user)
                 if self.request.user.is_authenticated
@@ -231,7 +250,7 @@ class CommitmentListView(generics.ListAPIView):
         super().initial(request, *args, **kwargs)
         self.competition = _competition(request, kwargs["slug"])
 
-    @extend_schema(parameters=[OpenApiParameter("mine", bool, description="only your own")])
+    @extend_schema(parameters=[s.MineFilterSerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -271,29 +290,24 @@ class SubmissionListView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Submission.objects.none()
+        filters = _filters(self.request, s.SubmissionFilterSerializer)
         qs = (
             selectors.submissions_visible_to(self.request.user)
             .filter(competition=self.competition)
             # A listing needs none of the commitment's byte columns.
             .defer(*selectors.COMMITMENT_BYTES)
         )
-        if _flag(self.request, "mine"):
+        if filters["mine"]:
             qs = (
                 qs.filter(competitor=self.request.user)
                 if self.request.user.is_authenticated
                 else qs.none()
             )
-        wanted = self.request.query_params.get("status")
-        if wanted:
-            qs = qs.filter(status=wanted)
+        if filters.get("status"):
+            qs = qs.filter(status=filters["status"])
         return qs
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("mine", bool, description="only your own"),
-            OpenApiParameter("status", str, enum=["queued", "verifying", "verified", "rejected"]),
-        ]
-    )
+    @extend_schema(parameters=[s.SubmissionFilterSerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -344,7 +358,7 @@ class SubmissionProofView(APIView):
     def get(self, request, pk):
         submission = _submission(request, pk)
         response = FileResponse(
-            submission.proof.open("rb"),
+            _stored_file(submission.proof, "proof file"),
             as_attachment=True,
             filename=f"submission-{submission.pk}.zkproof",
             content_type="application/octet-stream",

@@ -217,7 +217,8 @@ REST_FRAMEWORK = {
         "competitions.api.throttles.AnonThrottle",
         "competitions.api.throttles.UserThrottle",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # ?limit= from 1 to 1000 (default PAGE_SIZE), ?offset= from 0; anything else is a 400.
+    "DEFAULT_PAGINATION_CLASS": "competitions.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
 }
 
