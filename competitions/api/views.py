@@ -17,7 +17,7 @@ from drf_spectacular.utils import (
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -78,8 +78,18 @@ def _stored_file(field, what: str):
 class TokenView(ObtainAuthToken):
     """Exchange a username and password for an API token (`Authorization: Token <key>`)."""
 
+    authentication_classes = []
+    permission_classes = [AllowAny]
     throttle_classes = [AuthThrottle]
     renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        request=s.TokenRequestSerializer,
+        responses={200: s.TokenSerializer, 400: ERROR},
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
 
 
 class MeView(APIView):
@@ -111,13 +121,15 @@ class MeView(APIView):
 class ReceiptKeyView(APIView):
     """The public key that checks commitment receipts (48-byte compressed G1 point, hex)."""
 
-    permission_classes = []
+    authentication_classes = []
+    permission_classes = [AllowAny]
 
     @extend_schema(
         responses=inline_serializer(
             "ReceiptKey",
             {"public_key": serializers.CharField(), "algorithm": serializers.CharField()},
-        )
+        ),
+        auth=[],
     )
     def get(self, request):
         return Response(

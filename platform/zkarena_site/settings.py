@@ -237,6 +237,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Model-accuracy competitions with zero-knowledge accuracy proofs.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Every operation also documents the refusals the shared layers give (401, 403, 404,
+    # 400, 413, 415, 429), with the one Error body.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "competitions.api.schema.add_standard_responses",
+    ],
 }
 
 # Celery reads every CELERY_* setting here (see zkarena_site/celery.py).
