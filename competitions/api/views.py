@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from .. import selectors
+from .. import login_guard, selectors
 from ..models import Competition, ModelCommitment, Submission
 from ..services import commitments as commitment_service
 from ..services import competitions as competition_service
@@ -32,7 +32,7 @@ from ..services import submissions as submission_service
 from ..services.errors import ErrorCode, NotFound, NotPermitted
 from . import serializers as s
 from .renderers import CSVRenderer
-from .throttles import AuthThrottle, UploadThrottle
+from .throttles import UploadThrottle
 
 log = logging.getLogger(__name__)
 WRITE_THROTTLES = [*api_settings.DEFAULT_THROTTLE_CLASSES, UploadThrottle]
@@ -80,15 +80,18 @@ class TokenView(ObtainAuthToken):
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [AuthThrottle]
+    # Attempts are counted by the login guard, with the login page's (one budget).
+    throttle_classes = []
     renderer_classes = [JSONRenderer]
 
     @extend_schema(
         request=s.TokenRequestSerializer,
-        responses={200: s.TokenSerializer, 400: ERROR},
+        responses={200: s.TokenSerializer, 400: ERROR, 429: ERROR},
         auth=[],
     )
     def post(self, request, *args, **kwargs):
+        data = request.data if isinstance(request.data, dict) else {}
+        login_guard.check(request, str(data.get("username") or ""))
         return super().post(request, *args, **kwargs)
 
 

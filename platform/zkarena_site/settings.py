@@ -202,6 +202,14 @@ RECEIPT_SIGNING_KEY_FILE = VAR_DIR / "receipt-signing-key.hex"
 # default works over plain http://localhost.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=False)
 
+# Reverse proxies in front of the site (0: clients connect to it directly, as in the compose
+# file). Each appends the address it received from to X-Forwarded-For; throttles and the
+# login lockout trust exactly that many entries from the end. Set it to the real count:
+# one too many lets a client choose its address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -213,6 +221,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Every refusal becomes {"detail": ..., "code": ...} (plus "errors" per field).
     "EXCEPTION_HANDLER": "competitions.api.errors.exception_handler",
+    # Clients are told apart by REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse proxies
+    # by the X-Forwarded-For entry that many from the end. Never by a header the client
+    # chose: without a count DRF used the whole header, which a client can rotate.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_CLASSES": [
         "competitions.api.throttles.AnonThrottle",
         "competitions.api.throttles.UserThrottle",
@@ -223,12 +235,16 @@ REST_FRAMEWORK = {
 }
 
 # Request rates ("N/second|minute|hour|day"); read on every request, so tests and
-# deployments can change them. "auth" is per client address on the token endpoint,
-# "upload" per account on every POST that carries a file or creates a row.
+# deployments can change them. "auth" is password attempts per client address (login page
+# and token endpoint together), "login_failures" failed logins per account (past it the
+# account is locked until its failures leave the window), "signup" accounts created per
+# client address, "upload" per account on every POST that carries a file or creates a row.
 THROTTLE_RATES = {
     "anon": env_str("THROTTLE_ANON", "300/minute"),
     "user": env_str("THROTTLE_USER", "1200/minute"),
     "auth": env_str("THROTTLE_AUTH", "20/minute"),
+    "login_failures": env_str("THROTTLE_LOGIN_FAILURES", "10/hour"),
+    "signup": env_str("THROTTLE_SIGNUP", "10/hour"),
     "upload": env_str("THROTTLE_UPLOAD", "60/hour"),
 }
 
