@@ -278,3 +278,24 @@ def test_admin_pages_render_and_freeze_what_proofs_depend_on(client, competition
     assert (competition_after.slug, competition_after.title) == ("renamed", "Renamed")
     assert competition_after.reveal_at == competition.reveal_at
     assert competition_after.num_classes == competition.num_classes
+
+
+def test_admin_hides_the_salt_and_test_set_until_the_reveal(client, clock, users, competition):
+    """Staff see the public digest only; the salt and the stored file (whose link would
+    lead to the data) appear from reveal_at, as for everyone else."""
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+    url = f"/admin/competitions/competition/{competition.pk}/change/"
+    clock.set(REVEAL - SECOND)
+    page = client.get(url).content.decode()
+    assert competition.test_set_digest in page
+    assert competition.test_set_salt not in page
+    assert competition.test_set_file.name not in page and "Test set file" not in page
+    # Saving the wording keeps the hidden fields as they were.
+    form = {"slug": competition.slug, "title": "Renamed", "description": "new rules"}
+    assert client.post(url, form).status_code == 302
+    competition.refresh_from_db()
+    assert competition.title == "Renamed" and len(competition.test_set_salt) == 64
+
+    clock.set(REVEAL)
+    page = client.get(url).content.decode()
+    assert competition.test_set_salt in page and "Test set file" in page
