@@ -1,7 +1,11 @@
-"""Refuse request bodies over settings.MAX_REQUEST_BYTES before anything reads them.
+"""The site's own middleware.
 
-Django streams file uploads to disk without a total limit; checking Content-Length first
-means an oversized upload is answered with 413 without being parsed or stored.
+RequestSizeLimitMiddleware refuses request bodies over settings.MAX_REQUEST_BYTES before
+anything reads them: Django streams file uploads to disk without a total limit; checking
+Content-Length first means an oversized upload is answered with 413 without being parsed
+or stored.
+
+ContentSecurityPolicyMiddleware sends settings.CONTENT_SECURITY_POLICY with every response.
 """
 
 from __future__ import annotations
@@ -29,3 +33,15 @@ class RequestSizeLimitMiddleware:
                 return JsonResponse(body, status=413)
             return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        policy = settings.CONTENT_SECURITY_POLICY
+        if policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = policy
+        return response
