@@ -13,6 +13,7 @@ The counters live in the cache (CACHE_URL: Redis as soon as several processes se
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from django.conf import settings
@@ -41,7 +42,8 @@ def _failure_rate() -> tuple[int, int] | None:
 
 def _recent_failures(username: str, now: float) -> tuple[str, list[float], int]:
     rate = _failure_rate()
-    key = _FAILURES % username_key(username)
+    # Hashed: any text may arrive as a username (cache keys must stay short and plain).
+    key = _FAILURES % hashlib.sha256(username_key(username[:1000]).encode()).hexdigest()
     if rate is None:
         return key, [], 0
     _, duration = rate
