@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -88,8 +89,7 @@ def _call(app, path: str, token: str, body: bytes, content_type: str, length: in
     return int(status[0].split()[0]), seconds, out
 
 
-def bench_upload(runs: int) -> list[dict]:
-    var = tempfile.mkdtemp(prefix="zkarena-bench-")
+def bench_upload(runs: int, var: str) -> list[dict]:
     os.environ.update(
         {
             "ZKARENA_VAR_DIR": var,
@@ -297,7 +297,11 @@ def main() -> int:
         configs = [tuple(int(v) for v in c.split(",")) for c in args.verifier_configs.split(";")]
         rows += bench_verifier(configs, args.memory_mb, args.timeout)
     if args.part in ("upload", "all"):
-        rows += bench_upload(args.runs)
+        var = tempfile.mkdtemp(prefix="zkarena-bench-")
+        try:
+            rows += bench_upload(args.runs, var)
+        finally:
+            shutil.rmtree(var, ignore_errors=True)
     for row in rows:
         if args.json:
             print(json.dumps(row))
