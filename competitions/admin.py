@@ -52,11 +52,24 @@ class CompetitionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # competitions are created by organizers, through the service
 
+    # Secret until reveal_at (docs/platform.md, the permission matrix): staff see neither
+    # the salt nor the stored test set before then, only the public digest.
+    SECRET_UNTIL_REVEAL = ("test_set_salt", "test_set_file")
+
+    def _hidden(self, obj) -> tuple[str, ...]:
+        return self.SECRET_UNTIL_REVEAL if obj is not None and not obj.is_revealed() else ()
+
     def get_readonly_fields(self, request, obj=None):
         # Only the wording and the URL may change here: everything a proof, a commitment
         # or the fairness of the timeline depends on is frozen.
         editable = {"slug", "title", "description"}
-        return [f.name for f in Competition._meta.fields if f.name not in editable]
+        hidden = self._hidden(obj)
+        return [
+            f.name for f in Competition._meta.fields if f.name not in editable | set(hidden)
+        ]
+
+    def get_exclude(self, request, obj=None):
+        return [*(super().get_exclude(request, obj) or ()), *self._hidden(obj)]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -8,4 +8,6 @@ class CompetitionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the receiver that forgets a cached receipt key when settings change.
+        # And the one that counts failed logins (page and API alike).
+        from . import login_guard  # noqa: F401
         from .services import receipts  # noqa: F401

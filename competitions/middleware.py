@@ -1,13 +1,19 @@
-"""Refuse request bodies over settings.MAX_REQUEST_BYTES before anything reads them.
+"""The site's own middleware.
 
-Django streams file uploads to disk without a total limit; checking Content-Length first
-means an oversized upload is answered with 413 without being parsed or stored.
+RequestSizeLimitMiddleware refuses request bodies over settings.MAX_REQUEST_BYTES before
+anything reads them: Django streams file uploads to disk without a total limit; checking
+Content-Length first means an oversized upload is answered with 413 without being parsed
+or stored.
+
+ContentSecurityPolicyMiddleware sends settings.CONTENT_SECURITY_POLICY with every response.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
+
+from .services.errors import ErrorCode
 
 
 class RequestSizeLimitMiddleware:
@@ -23,6 +29,19 @@ class RequestSizeLimitMiddleware:
         if length > limit:
             message = f"the request body of {length} bytes exceeds the limit of {limit} bytes"
             if request.path.startswith("/api/"):
-                return JsonResponse({"detail": message, "code": "request_too_large"}, status=413)
+                body = {"detail": message, "code": ErrorCode.REQUEST_TOO_LARGE}
+                return JsonResponse(body, status=413)
             return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        policy = settings.CONTENT_SECURITY_POLICY
+        if policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = policy
+        return response

@@ -11,12 +11,15 @@ Identifiers that enter a proof statement (DESIGN §3) are immutable UUIDs: ``Use
 from __future__ import annotations
 
 import math
+import unicodedata
 import uuid
 from datetime import datetime
 from fractions import Fraction
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.validators import ASCIIUsernameValidator
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length
@@ -30,9 +33,42 @@ DIGEST_HEX_LENGTH = 64  # SHA-256, hex
 models.CharField.register_lookup(Length)
 
 
-class User(AbstractUser):
-    """An account. ``uuid`` is the submitter id every commitment and proof is bound to."""
+# Look-alike characters and sequences among the characters a username may hold (ASCII
+# letters, digits, @ . + - _), after case folding: from Unicode's confusables (TR39) for
+# ASCII, plus i/l, which many fonts draw alike once "I" is folded to "i".
+_CONFUSABLE_SEQUENCES = (("rn", "m"), ("vv", "w"), ("cl", "d"))
+_CONFUSABLE_CHARACTERS = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l"})
 
+
+def username_key(name: str) -> str:
+    """What a username looks like, up to case and look-alike characters: two accounts
+    whose names share this key would be told apart by nobody reading a leaderboard, so
+    it is unique (``User.username_key``). NFKC first, so that compatibility forms (ｆｕｌｌ
+    width, ligatures) fold to the letters they show."""
+    text = unicodedata.normalize("NFKC", name).casefold().translate(_CONFUSABLE_CHARACTERS)
+    for sequence, looks_like in _CONFUSABLE_SEQUENCES:
+        text = text.replace(sequence, looks_like)
+    return text
+
+
+class User(AbstractUser):
+    """An account. ``uuid`` is the submitter id every commitment and proof is bound to.
+
+    Usernames are ASCII (letters, digits, @ . + - _): a name in another script can look
+    exactly like a Latin one ("аlice" with a Cyrillic а). ``username_key`` makes names
+    that differ only by case or look-alike characters collide (a unique column); it is
+    null only for accounts older than the rule whose key an earlier account already had.
+    """
+
+    username = models.CharField(
+        "username",
+        max_length=150,
+        unique=True,
+        help_text="150 characters or fewer: ASCII letters, digits and @ . + - _ only.",
+        validators=[ASCIIUsernameValidator()],
+        error_messages={"unique": "A user with that username already exists."},
+    )
+    username_key = models.CharField(max_length=150, unique=True, null=True, editable=False)
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # Hosting a competition is granted by staff (moderation); competing needs nothing.
     is_organizer = models.BooleanField(
@@ -42,6 +78,32 @@ class User(AbstractUser):
 
     def can_organize(self) -> bool:
         return self.is_active and (self.is_organizer or self.is_staff)
+
+    def clean(self) -> None:
+        super().clean()
+        key = username_key(self.username)
+        if User.objects.filter(username_key=key).exclude(pk=self.pk).exists():
+            raise ValidationError({"username": CONFUSABLE_MESSAGE})
+
+    def save(self, *args, **kwargs) -> None:
+        key = username_key(self.username)
+        legacy_clash = (
+            self.pk is not None
+            and self.username_key is None
+            and User.objects.filter(username_key=key).exclude(pk=self.pk).exists()
+        )
+        if not legacy_clash:  # a new clash is refused by the unique index
+            self.username_key = key
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "username" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "username_key"}
+        super().save(*args, **kwargs)
+
+
+CONFUSABLE_MESSAGE = (
+    "This username is too close to an existing one (it differs only by case or by "
+    "look-alike characters); choose another."
+)
 
 
 class Phase(models.TextChoices):

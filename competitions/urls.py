@@ -12,6 +12,6 @@ urlpatterns = [
     path("competitions/<slug:slug>/test-set/", views.test_set_upload, name="test-set-upload"),
     path("submissions/<int:pk>/", views.submission_detail, name="submission-detail"),
     path("accounts/signup/", views.signup, name="signup"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

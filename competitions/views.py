@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
@@ -13,12 +14,14 @@ from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.http import require_http_methods
 
-from . import selectors
+from . import login_guard, selectors
+from .api.errors import suspicious_request
+from .api.throttles import SignupThrottle
 from .charts import accuracy_chart
 from .forms import CompetitionForm, SignUpForm, TestSetForm
 from .services import accounts
 from .services import competitions as competition_service
-from .services.errors import NotPermitted, ServiceError
+from .services.errors import ErrorCode, NotPermitted, ServiceError, TooManyRequests
 
 
 def _form_error(form, exc: ServiceError) -> None:
@@ -129,10 +132,42 @@ def submission_detail(request, pk):
     return render(request, "competitions/submission_detail.html", context)
 
 
+class LoginView(auth_views.LoginView):
+    """Django's login page, with the API token endpoint's limits (login_guard): too many
+    attempts from one address, or failures on one account, and it answers 429 without
+    checking the password."""
+
+    def post(self, request, *args, **kwargs):
+        try:
+            login_guard.check(request, request.POST.get("username", ""))
+        except TooManyRequests as exc:
+            return _refused(self.render_to_response(
+                self.get_context_data(form=self.form_class(request), refusal=exc.message)
+            ), exc)  # fmt: skip
+        return super().post(request, *args, **kwargs)
+
+
+def _refused(response, exc: TooManyRequests):
+    response.status_code = 429
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(max(1, int(exc.retry_after)))
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request):
     if request.user.is_authenticated:
         return redirect("competition-list")
+    if request.method == "POST":
+        throttle = SignupThrottle()
+        if not throttle.allow_request(request, None):
+            exc = TooManyRequests(
+                "too many accounts were created from your address; try again later",
+                retry_after=throttle.wait(),
+            )
+            page = render(request, "registration/signup.html",
+                          {"form": SignUpForm(), "refusal": exc.message})  # fmt: skip
+            return _refused(page, exc)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -151,14 +186,31 @@ def signup(request):
     return render(request, "registration/signup.html", {"form": form})
 
 
+def bad_request(request, exception=None):
+    """400 as JSON under /api/ (Django refusing a request before any view ran: a body over
+    the form limits, a disallowed host, …), as the usual page elsewhere."""
+    if request.path.startswith("/api/"):
+        body, status = suspicious_request(exception)
+        return JsonResponse(body, status=status)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": "permission denied", "code": ErrorCode.PERMISSION_DENIED}, status=403
+        )
+    return defaults.permission_denied(request, exception)
+
+
 def page_not_found(request, exception=None):
     """404 as JSON under /api/ (clients parse it), as the usual page elsewhere."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "not found", "code": "not_found"}, status=404)
+        return JsonResponse({"detail": "not found", "code": ErrorCode.NOT_FOUND}, status=404)
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "server error", "code": "server_error"}, status=500)
+        return JsonResponse({"detail": "server error", "code": ErrorCode.SERVER_ERROR}, status=500)
     return defaults.server_error(request)

@@ -108,3 +108,57 @@ def test_openapi_schema_is_served(client):
     response = client.get("/api/schema/", {"format": "json"})
     assert response.status_code == 200
     assert response.json()["info"]["title"] == "zkarena API"
+
+
+def _documented_production_env() -> dict[str, str]:
+    """docker/env.example as a deployment fills it in (its secrets generated here)."""
+    import secrets
+
+    from zkproofs.receipts import ReceiptSigningKey
+
+    env = {}
+    for line in (site_settings.BASE_DIR / "docker" / "env.example").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            env[key.strip()] = value.strip()
+    env["SECRET_KEY"] = secrets.token_urlsafe(50)
+    env["RECEIPT_SIGNING_KEY"] = ReceiptSigningKey.generate().to_bytes().hex()
+    return {**env, "DEBUG": "", "DATABASE_URL": "", "CELERY_BROKER_URL": ""}
+
+
+def test_deploy_check_is_clean_with_the_documented_production_environment(run_python):
+    result = run_python(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=_documented_production_env(),
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_transport_security_comes_from_the_environment(run_python):
+    code = (
+        "import json, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'zkarena_site.settings'\n"
+        "from django.conf import settings as s\n"
+        "print(json.dumps([s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS,"
+        " s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD, s.SECURE_PROXY_SSL_HEADER,"
+        " s.REST_FRAMEWORK['NUM_PROXIES'], bool(s.CONTENT_SECURITY_POLICY)]))"
+    )
+    env = _documented_production_env()
+    out = json.loads(run_python(["-c", code], env=env).stdout.strip().splitlines()[-1])
+    assert out == [True, 31536000, True, True, ["HTTP_X_FORWARDED_PROTO", "https"], 1, True]
+    bare = run_python(["-c", code], env={"DEBUG": "1"})
+    assert json.loads(bare.stdout.strip().splitlines()[-1]) == [
+        False, 0, False, False, None, 0, True
+    ]  # fmt: skip
+    bad = run_python(["-c", code], env={"DEBUG": "1", "SECURE_PROXY_SSL_HEADER": "https"},
+                     check=False)  # fmt: skip
+    assert bad.returncode != 0 and "SECURE_PROXY_SSL_HEADER" in bad.stderr
+
+
+@pytest.mark.django_db
+def test_every_response_carries_the_content_security_policy(client):
+    for url in ("/", "/api/competitions/", "/accounts/login/"):
+        policy = client.get(url)["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and "script-src 'self'" in policy
+        assert "frame-ancestors 'none'" in policy and "'unsafe-eval'" not in policy

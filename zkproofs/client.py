@@ -10,6 +10,7 @@ answered in JSON, the reason the connection failed when it did not answer at all
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import secrets
 import socket
@@ -139,8 +140,40 @@ def _multipart(fields: dict[str, str], files: dict[str, UploadFile]) -> tuple[by
     return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to https (or http on this machine), and send the token only
+    to the origin it was given for: urllib copies every header into the redirected request,
+    Authorization included, whatever host the redirect names."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        try:
+            _check_transport(newurl)
+        except ValueError as exc:
+            raise ServerError(
+                f"{req.full_url} redirected to {newurl}; not followed: {exc}"
+            ) from None
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None:
+            token = req.unredirected_hdrs.get("Authorization")
+            if token and _origin(newurl) == _origin(req.full_url):
+                new.add_unredirected_header("Authorization", token)
+        return new
+
+
+# Authorization is an "unredirected" header (never copied by urllib itself); the handler
+# above puts it back on same-origin redirects only.
+_OPENER = urllib.request.build_opener(_SameOriginRedirects)
+
+
 class Client:
-    """One site (``base_url``, e.g. ``http://127.0.0.1:8000``), optionally with a token."""
+    """One site (``base_url``, e.g. ``https://zkarena.example.org`` or
+    ``http://127.0.0.1:8000``), optionally with a token."""
 
     def __init__(self, base_url: str, token: str | None = None, *,
                  timeout: float = DEFAULT_TIMEOUT):
@@ -184,12 +217,12 @@ class Client:
         elif json_body is not None:
             data = json.dumps(json_body).encode()
             headers["Content-Type"] = "application/json"
-        if auth and self.token:
-            headers["Authorization"] = f"Token {self.token}"
-        # base_url passed normalize_url: http(s) only, never file: or custom schemes.
+        # base_url passed normalize_url: https, or http on this machine only.
         req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
+        if auth and self.token:
+            req.add_unredirected_header("Authorization", f"Token {self.token}")
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
+            with _OPENER.open(req, timeout=self.timeout) as resp:
                 payload = resp.read()
                 headers_in = resp.headers
         except urllib.error.HTTPError as exc:
@@ -317,14 +350,43 @@ class Client:
 # ------------------------------------------------------------ helpers
 
 
+def is_local_host(host: str) -> bool:
+    """localhost, *.localhost or a loopback address: traffic that never leaves the machine."""
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_transport(url: str) -> None:
+    """https anywhere; plain http only to this machine (a token or a password sent over
+    http to another host can be read on the way)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname:
+        if is_local_host(parts.hostname):
+            return
+        raise ValueError(
+            f"{url} uses plain http:// to another machine; use https:// "
+            "(http:// is accepted for localhost only)"
+        )
+    raise ValueError(f"{url!r} is not an http:// or https:// address")
+
+
 def normalize_url(url: str) -> str:
-    """``http(s)://host[:port][/prefix]`` without a trailing slash; anything else refused."""
+    """``https://host[:port][/prefix]`` (or ``http://`` for localhost) without a trailing
+    slash; anything else refused."""
     text = url.strip()
     if "://" not in text:
-        raise ValueError(f"{url!r} is not a site address; give it as http://host:port")
+        raise ValueError(f"{url!r} is not a site address; give it as https://host[:port]")
     parts = urllib.parse.urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"{url!r} is not an http:// or https:// address")
+    _check_transport(text)
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 

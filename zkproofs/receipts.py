@@ -10,10 +10,20 @@ pure-Python reference backend verifies it too):
     sign: k from a DRBG keyed by the OS and hedged with (x, message); R = k·B;
           e = H(X, R, message) mod r; s = k + e·x; signature = enc(R) ‖ enc(s)
     verify: s·B = R + e·X
+
+The signer multiplies B by secrets (k for every signature, x once for the public key), and
+the backends' scalar multiplication takes time that depends on the scalar (arkworks'
+double-and-add skips leading zeros and adds per set bit: 59 µs for a 255-bit scalar of low
+weight, 122 µs for one of high weight), which leaks bits of the nonce, and a few leaked bits
+per signature are enough to recover x from enough signatures (lattice attacks on biased
+nonces). So secrets never go through ``mul``: ``_fixed_base_mul`` computes k·B from a table
+of multiples of B with the same 63 point additions, on non-identity points, whatever k is.
+Verification multiplies public values only and is unchanged.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 import uuid
@@ -33,9 +43,49 @@ SIGNATURE_BYTES = 48 + 32
 _BASE_MESSAGE = b"zkarena/v1/receipt-base"
 
 
+@functools.cache
 def _base(backend_name: str):
     grp = get_backend(backend_name)
     return grp, grp.hash_to_curve(_BASE_MESSAGE, GENERATOR_DST)
+
+
+# ------------------------------------------------------------------ fixed-base multiplication
+# k·B as Σ_i T[i][d_i], the digits d_i of k − OFFSET in base 16, with T[i][d] = (d + 1)·16^i·B
+# and OFFSET = Σ_i 16^i: every one of the 64 terms is a non-zero multiple of B, so the
+# schedule (63 additions, table lookups) is the same for every k. Python's list indexing
+# still touches memory at secret-dependent places; that leaks far less than a variable
+# number of group operations, and nothing an attacker timing the site can see through the
+# noise of a web request.
+_WINDOW_BITS = 4
+_WINDOWS = 64  # 64 × 4 bits cover every scalar below r < 2^255
+_DIGITS = 1 << _WINDOW_BITS
+_OFFSET = sum(_DIGITS**i for i in range(_WINDOWS))
+
+
+@functools.cache
+def _comb_table(backend_name: str) -> tuple[tuple, ...]:
+    grp, base = _base(backend_name)
+    rows = []
+    row_base = base
+    for _ in range(_WINDOWS):
+        row = [row_base]
+        for _ in range(_DIGITS - 1):
+            row.append(grp.add(row[-1], row_base))
+        rows.append(tuple(row))
+        row_base = row[-1]  # 16 · 16^i · B = 16^(i+1) · B
+    return tuple(rows)
+
+
+def _fixed_base_mul(backend_name: str, k: int):
+    """k·B with a schedule independent of k (see above)."""
+    grp, _ = _base(backend_name)
+    table = _comb_table(backend_name)
+    digits = (k - _OFFSET) % field.MODULUS
+    acc = table[0][digits & (_DIGITS - 1)]
+    for i in range(1, _WINDOWS):
+        digits >>= _WINDOW_BITS
+        acc = grp.add(acc, table[i][digits & (_DIGITS - 1)])
+    return acc
 
 
 @dataclass(frozen=True)
@@ -78,6 +128,7 @@ class ReceiptSigningKey:
         if not 0 < secret < field.MODULUS:
             raise ValueError("a signing key is a non-zero scalar")
         self._secret = secret
+        self._public: dict[str, bytes] = {}  # per backend, computed once
 
     @classmethod
     def generate(cls) -> ReceiptSigningKey:
@@ -91,18 +142,24 @@ class ReceiptSigningKey:
         return field.encode_scalar(self._secret)
 
     def public_key(self, backend: str = "native") -> bytes:
-        grp, base = _base(backend)
-        return grp.encode(grp.mul(base, self._secret))
+        if backend not in self._public:
+            grp, _ = _base(backend)
+            self._public[backend] = grp.encode(_fixed_base_mul(backend, self._secret))
+        return self._public[backend]
 
-    def sign(self, receipt: Receipt, backend: str = "native") -> bytes:
-        grp, base = _base(backend)
+    def sign(
+        self, receipt: Receipt, backend: str = "native", *, rng: ProverRandomness | None = None
+    ) -> bytes:
+        """Sign ``receipt``. ``rng`` is for tests only (``ProverRandomness.for_tests``): the
+        nonce is always hedged with the key and the message."""
+        grp, _ = _base(backend)
         message = receipt.canonical_bytes()
-        public = grp.encode(grp.mul(base, self._secret))
-        rng = ProverRandomness()
+        public = self.public_key(backend)
+        rng = rng or ProverRandomness()
         rng.hedge(b"key", self.to_bytes())
         rng.hedge(b"message", hashlib.sha512(message).digest())
         k = rng.scalar()
-        R = grp.encode(grp.mul(base, k))
+        R = grp.encode(_fixed_base_mul(backend, k))
         e = _challenge(public, R, message)
         s = (k + e * self._secret) % field.MODULUS
         return R + field.encode_scalar(s)

@@ -9,9 +9,12 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
+from zkproofs.ml import architecture as arch_limits
+from zkproofs.ml import datasets
 from zkproofs.ml.architecture import Architecture
 
-from ..models import Competition, ModelCommitment, Submission
+from ..models import Competition, ModelCommitment, Submission, SubmissionStatus
+from ..services import competitions as cs
 from ..services.commitments import receipt_for
 
 SHA256_FIELD = {
@@ -30,23 +33,39 @@ def _absolute(request, path: str) -> str:
 
 
 class CompetitionCreateSerializer(serializers.Serializer):
-    slug = serializers.CharField(max_length=64)
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    """Types and the integer ranges the service accepts (so that the schema states them);
+    the service still decides (services/competitions.py)."""
+
+    slug = serializers.CharField(min_length=1, max_length=64)
+    title = serializers.CharField(min_length=1, max_length=cs.MAX_TITLE)
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=20_000
+    )
     input_shape = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=3
+        child=serializers.IntegerField(min_value=1, max_value=arch_limits.MAX_DIM),
+        min_length=1,
+        max_length=3,
     )
-    input_min = serializers.IntegerField()
-    input_max = serializers.IntegerField()
-    input_scale = serializers.IntegerField(min_value=1)
-    num_classes = serializers.IntegerField(min_value=2)
+    input_min = serializers.IntegerField(min_value=-(2**31), max_value=2**31 - 1)
+    input_max = serializers.IntegerField(min_value=-(2**31), max_value=2**31 - 1)
+    input_scale = serializers.IntegerField(min_value=1, max_value=cs.MAX_INPUT_SCALE)
+    num_classes = serializers.IntegerField(min_value=2, max_value=datasets.MAX_CLASSES)
     threshold = serializers.CharField(
-        max_length=64, help_text="An exact fraction or decimal, as a string: '9/10' or '0.9'."
+        min_length=1,
+        max_length=64,
+        help_text="An exact fraction or decimal, as a string: '9/10' or '0.9' "
+        f"(denominator at most {cs.MAX_THRESHOLD_DENOMINATOR}).",
     )
-    max_parameters = serializers.IntegerField(min_value=1)
-    max_layers = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    commitment_cap = serializers.IntegerField(min_value=1, required=False, default=3)
-    submission_limit = serializers.IntegerField(min_value=1, required=False, default=5)
+    max_parameters = serializers.IntegerField(min_value=1, max_value=arch_limits.MAX_PARAMETERS)
+    max_layers = serializers.IntegerField(
+        min_value=1, max_value=arch_limits.MAX_LAYERS, required=False, allow_null=True
+    )
+    commitment_cap = serializers.IntegerField(
+        min_value=1, max_value=cs.MAX_COMMITMENT_CAP, required=False, default=3
+    )
+    submission_limit = serializers.IntegerField(
+        min_value=1, max_value=cs.MAX_SUBMISSION_LIMIT, required=False, default=5
+    )
     reveal_at = serializers.DateTimeField()
     proof_deadline = serializers.DateTimeField()
 
@@ -55,6 +74,15 @@ class CompetitionCreateSerializer(serializers.Serializer):
         if not isinstance(self.initial_data.get("threshold"), str):
             raise serializers.ValidationError("give the threshold as a string such as '9/10'")
         return value
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(min_length=1, max_length=150)
+    password = serializers.CharField(min_length=1, max_length=4096, write_only=True)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`.")
 
 
 class TestSetInfoSerializer(serializers.Serializer):
@@ -85,7 +113,9 @@ class CompetitionSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     organizer = serializers.CharField(source="organizer.username", read_only=True)
     threshold = serializers.SerializerMethodField()
-    required_correct = serializers.IntegerField(read_only=True)
+    required_correct = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="⌈threshold · N⌉; null before the test set."
+    )
     phase = serializers.SerializerMethodField()
     test_set = serializers.SerializerMethodField()
     spec = serializers.SerializerMethodField()
@@ -305,6 +335,23 @@ class SubmissionUploadSerializer(serializers.Serializer):
         min_value=0, required=False, help_text="By default the claim in the proof file."
     )
     sha256 = serializers.CharField(**SHA256_FIELD)
+
+
+# ------------------------------------------------------------------------- filters
+
+
+class MineFilterSerializer(serializers.Serializer):
+    """Query parameters of the commitment list; anything else than a boolean is a 400."""
+
+    mine = serializers.BooleanField(
+        required=False, default=False, help_text="Only your own (nothing when anonymous)."
+    )
+
+
+class SubmissionFilterSerializer(MineFilterSerializer):
+    status = serializers.ChoiceField(
+        choices=SubmissionStatus.choices, required=False, help_text="Only this status."
+    )
 
 
 # ------------------------------------------------------------------------- leaderboard

@@ -2,12 +2,28 @@
 
 (DRF's own classes copy their rates once, at import time; reading them per request lets
 deployments and tests change them.)
+
+Clients are told apart by their address: REMOTE_ADDR, or, behind TRUSTED_PROXY_COUNT
+reverse proxies (settings: DRF's NUM_PROXIES), the address that many entries from the end
+of X-Forwarded-For, the one the outermost trusted proxy saw. A client's own
+X-Forwarded-For header is never trusted: with DRF's default (no proxy count) rotating it
+gave every request a fresh budget.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
+from rest_framework.throttling import (
+    AnonRateThrottle,
+    BaseThrottle,
+    SimpleRateThrottle,
+    UserRateThrottle,
+)
+
+
+def client_address(request) -> str:
+    """The client's address as every throttle sees it (pages included)."""
+    return BaseThrottle().get_ident(request) or "unknown"
 
 
 class _RatesFromSettings:
@@ -25,13 +41,22 @@ class UserThrottle(_RatesFromSettings, UserRateThrottle):
     scope = "user"
 
 
-class AuthThrottle(_RatesFromSettings, SimpleRateThrottle):
-    """Password attempts on the token endpoint, per client address."""
+class _PerAddress(_RatesFromSettings, SimpleRateThrottle):
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
+
+
+class AuthThrottle(_PerAddress):
+    """Password attempts, per client address: the login page and the API token endpoint
+    share this budget (competitions.login_guard)."""
 
     scope = "auth"
 
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+class SignupThrottle(_PerAddress):
+    """Account creations, per client address."""
+
+    scope = "signup"
 
 
 class UploadThrottle(_RatesFromSettings, UserRateThrottle):

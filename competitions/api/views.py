@@ -3,6 +3,8 @@ rules themselves (who may do what, when, within which limits) live in the servic
 
 from __future__ import annotations
 
+import logging
+
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -15,23 +17,24 @@ from drf_spectacular.utils import (
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from .. import selectors
+from .. import login_guard, selectors
 from ..models import Competition, ModelCommitment, Submission
 from ..services import commitments as commitment_service
 from ..services import competitions as competition_service
 from ..services import receipts as receipt_service
 from ..services import submissions as submission_service
-from ..services.errors import NotPermitted
+from ..services.errors import ErrorCode, NotFound, NotPermitted
 from . import serializers as s
 from .renderers import CSVRenderer
-from .throttles import AuthThrottle, UploadThrottle
+from .throttles import UploadThrottle
 
+log = logging.getLogger(__name__)
 WRITE_THROTTLES = [*api_settings.DEFAULT_THROTTLE_CLASSES, UploadThrottle]
 ERROR = OpenApiResponse(
     inline_serializer(
@@ -46,15 +49,50 @@ def _competition(request, slug: str) -> Competition:
     return get_object_or_404(selectors.competitions_visible_to(request.user), slug=slug)
 
 
-def _flag(request, name: str) -> bool:
-    return request.query_params.get(name, "").lower() in {"1", "true", "yes"}
+def _content_length(request) -> int | None:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+
+
+def _filters(request, serializer_class) -> dict:
+    """The list's query parameters, validated: an unknown value is a 400, not ignored."""
+    filters = serializer_class(data=request.query_params)
+    filters.is_valid(raise_exception=True)
+    return filters.validated_data
+
+
+def _stored_file(field, what: str):
+    """Open a stored file for download; a file missing from storage is a clear 404."""
+    try:
+        return field.open("rb")
+    except FileNotFoundError:
+        log.error("stored %s %s is missing from storage", what, field.name)
+        raise NotFound(
+            f"the stored {what} is missing; the site's staff have been told",
+            code=ErrorCode.FILE_MISSING,
+        ) from None
 
 
 class TokenView(ObtainAuthToken):
     """Exchange a username and password for an API token (`Authorization: Token <key>`)."""
 
-    throttle_classes = [AuthThrottle]
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    # Attempts are counted by the login guard, with the login page's (one budget).
+    throttle_classes = []
     renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        request=s.TokenRequestSerializer,
+        responses={200: s.TokenSerializer, 400: ERROR, 429: ERROR},
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        data = request.data if isinstance(request.data, dict) else {}
+        login_guard.check(request, str(data.get("username") or ""))
+        return super().post(request, *args, **kwargs)
 
 
 class MeView(APIView):
@@ -86,13 +124,15 @@ class MeView(APIView):
 class ReceiptKeyView(APIView):
     """The public key that checks commitment receipts (48-byte compressed G1 point, hex)."""
 
-    permission_classes = []
+    authentication_classes = []
+    permission_classes = [AllowAny]
 
     @extend_schema(
         responses=inline_serializer(
             "ReceiptKey",
             {"public_key": serializers.CharField(), "algorithm": serializers.CharField()},
-        )
+        ),
+        auth=[],
     )
     def get(self, request):
         return Response(
@@ -148,7 +188,7 @@ class TestSetView(APIView):
         info = s.test_set_info(competition, request)
         if info is None:
             return Response(
-                {"detail": "no test set has been uploaded yet", "code": "no_test_set"},
+                {"detail": "no test set has been uploaded yet", "code": ErrorCode.NO_TEST_SET},
                 status=status.HTTP_404_NOT_FOUND,
             )
         return Response(info)
@@ -183,17 +223,17 @@ class TestSetDataView(APIView):
         competition = _competition(request, slug)
         if not competition.has_test_set:
             return Response(
-                {"detail": "no test set has been uploaded yet", "code": "no_test_set"},
+                {"detail": "no test set has been uploaded yet", "code": ErrorCode.NO_TEST_SET},
                 status=status.HTTP_404_NOT_FOUND,
             )
         is_organizer = request.user.is_authenticated and request.user.pk == competition.organizer_id
         if not competition.is_revealed() and not is_organizer:
             raise NotPermitted(
                 f"the test set is revealed at {competition.reveal_at.isoformat()}",
-                code="not_revealed",
+                code=ErrorCode.NOT_REVEALED,
             )
         return FileResponse(
-            competition.test_set_file.open("rb"),
+            _stored_file(competition.test_set_file, "test set"),
             as_attachment=True,
             filename=f"{competition.slug}-test-set.npz",
             content_type="application/octet-stream",
@@ -211,8 +251,9 @@ class CommitmentListView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no request
             return ModelCommitment.objects.none()
+        filters = _filters(self.request, s.MineFilterSerializer)
         qs = selectors.commitments_of(self.competition)
-        if _flag(self.request, "mine"):
+        if filters["mine"]:
             qs = (
                 qs.filter(competitor=self.request.user)
                 if self.request.user.is_authenticated
@@ -224,7 +265,7 @@ class CommitmentListView(generics.ListAPIView):
         super().initial(request, *args, **kwargs)
         self.competition = _competition(request, kwargs["slug"])
 
-    @extend_schema(parameters=[OpenApiParameter("mine", bool, description="only your own")])
+    @extend_schema(parameters=[s.MineFilterSerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -264,29 +305,24 @@ class SubmissionListView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Submission.objects.none()
+        filters = _filters(self.request, s.SubmissionFilterSerializer)
         qs = (
             selectors.submissions_visible_to(self.request.user)
             .filter(competition=self.competition)
             # A listing needs none of the commitment's byte columns.
             .defer(*selectors.COMMITMENT_BYTES)
         )
-        if _flag(self.request, "mine"):
+        if filters["mine"]:
             qs = (
                 qs.filter(competitor=self.request.user)
                 if self.request.user.is_authenticated
                 else qs.none()
             )
-        wanted = self.request.query_params.get("status")
-        if wanted:
-            qs = qs.filter(status=wanted)
+        if filters.get("status"):
+            qs = qs.filter(status=filters["status"])
         return qs
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("mine", bool, description="only your own"),
-            OpenApiParameter("status", str, enum=["queued", "verifying", "verified", "rejected"]),
-        ]
-    )
+    @extend_schema(parameters=[s.SubmissionFilterSerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -298,6 +334,13 @@ class SubmissionListView(generics.ListAPIView):
         },
     )
     def post(self, request, slug):
+        # Refusals that need none of the body come before it is parsed (a proof upload is
+        # up to MAX_PROOF_BYTES; nobody without a commitment here should cost that).
+        submission_service.check_can_submit(
+            competition=self.competition,
+            competitor=request.user,
+            content_length=_content_length(request),
+        )
         data = s.SubmissionUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         submission = submission_service.create_submission(
@@ -330,7 +373,7 @@ class SubmissionProofView(APIView):
     def get(self, request, pk):
         submission = _submission(request, pk)
         response = FileResponse(
-            submission.proof.open("rb"),
+            _stored_file(submission.proof, "proof file"),
             as_attachment=True,
             filename=f"submission-{submission.pk}.zkproof",
             content_type="application/octet-stream",

@@ -9,25 +9,42 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
-from ..models import User
-from .errors import Conflict, InvalidInput, NotPermitted
+from ..models import CONFUSABLE_MESSAGE, User, username_key
+from .errors import Conflict, ErrorCode, InvalidInput, NotPermitted
 
 log = logging.getLogger(__name__)
 
 
 def sign_up(*, username: str, email: str, password: str) -> User:
-    """A new competitor account (organizer rights are granted by staff)."""
+    """A new competitor account (organizer rights are granted by staff).
+
+    Usernames are ASCII, and one that differs from an existing one only by case or by
+    look-alike characters ("Alice", "a1ice" next to "alice") is refused: leaderboards show
+    names, and two that look alike are one name to a reader (``models.username_key``)."""
     candidate = User(username=username, email=email)
     try:
         User._meta.get_field("username").run_validators(username)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), field="username") from None
+    try:
         validate_password(password, user=candidate)
     except ValidationError as exc:
         raise InvalidInput(" ".join(exc.messages), field="password") from None
+    _require_distinct_name(username)
     try:
         with transaction.atomic():
             return User.objects.create_user(username=username, email=email, password=password)
     except IntegrityError:
-        raise Conflict("this username is taken", code="username_taken", field="username") from None
+        # A concurrent sign-up: the unique indexes (name, look-alike key) decided.
+        _require_distinct_name(username)
+        raise
+
+
+def _require_distinct_name(username: str) -> None:
+    if User.objects.filter(username=username).exists():
+        raise Conflict("this username is taken", code=ErrorCode.USERNAME_TAKEN, field="username")
+    if User.objects.filter(username_key=username_key(username)).exists():
+        raise Conflict(CONFUSABLE_MESSAGE, code=ErrorCode.USERNAME_CONFUSABLE, field="username")
 
 
 def token_for(user: User) -> Token:

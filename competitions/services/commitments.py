@@ -30,7 +30,7 @@ from zkproofs.receipts import Receipt
 
 from ..models import Competition, ModelCommitment, Participation, Phase, User
 from . import receipts
-from .errors import Conflict, InvalidInput, NotPermitted
+from .errors import Conflict, ErrorCode, InvalidInput, NotPermitted
 from .uploads import Upload, read_bytes
 
 log = logging.getLogger(__name__)
@@ -53,11 +53,11 @@ def knowledge_proof_size() -> int:
 def _require_open(competition: Competition, now: datetime) -> None:
     phase = competition.phase(now)
     if phase == Phase.DRAFT:
-        raise Conflict("the competition is not open yet (no test set)", code="not_open")
+        raise Conflict("the competition is not open yet (no test set)", code=ErrorCode.NOT_OPEN)
     if phase != Phase.OPEN:
         raise Conflict(
             f"commitments closed at the reveal ({competition.reveal_at.isoformat()})",
-            code="commitments_closed",
+            code=ErrorCode.COMMITMENTS_CLOSED,
         )
 
 
@@ -67,7 +67,7 @@ def _check_architecture(competition: Competition, raw: bytes) -> Architecture:
     except ArchitectureDecodeError as exc:
         raise InvalidInput(
             f"the architecture does not decode: {exc}",
-            code="invalid_architecture",
+            code=ErrorCode.INVALID_ARCHITECTURE,
             field="architecture",
         ) from None
     expected_shape = tuple(competition.input_shape)
@@ -81,7 +81,7 @@ def _check_architecture(competition: Competition, raw: bytes) -> Architecture:
     if mismatches:
         raise InvalidInput(
             "the architecture does not fit the competition: " + "; ".join(mismatches),
-            code="architecture_mismatch",
+            code=ErrorCode.ARCHITECTURE_MISMATCH,
             field="architecture",
         )
     try:
@@ -89,7 +89,7 @@ def _check_architecture(competition: Competition, raw: bytes) -> Architecture:
             max_parameters=competition.max_parameters, max_layers=competition.max_layers
         )
     except ModelLimitError as exc:
-        raise InvalidInput(str(exc), code="model_too_large", field="architecture") from None
+        raise InvalidInput(str(exc), code=ErrorCode.MODEL_TOO_LARGE, field="architecture") from None
     return arch
 
 
@@ -100,7 +100,9 @@ def _verify(competition: Competition, competitor: User, arch_raw, commitment, kn
         )
     except (VerificationError, formats.FormatError, ValueError) as exc:
         raise InvalidInput(
-            f"the commitment was refused: {exc}", code="invalid_commitment", field="commitment"
+            f"the commitment was refused: {exc}",
+            code=ErrorCode.INVALID_COMMITMENT,
+            field="commitment",
         ) from None
 
 
@@ -114,10 +116,11 @@ def register_commitment(
     now: datetime | None = None,
 ) -> ModelCommitment:
     if not competitor.is_active:
-        raise NotPermitted("this account is disabled", code="account_disabled")
+        raise NotPermitted("this account is disabled", code=ErrorCode.ACCOUNT_DISABLED)
     if competitor.pk == competition.organizer_id:
         raise NotPermitted(
-            "the organizer cannot compete in their own competition", code="organizer_cannot_compete"
+            "the organizer cannot compete in their own competition",
+            code=ErrorCode.ORGANIZER_CANNOT_COMPETE,
         )
     # Cheap checks first; the proof of knowledge is checked outside any transaction.
     _require_open(competition, now or timezone.now())
@@ -139,7 +142,7 @@ def register_commitment(
     arch = _check_architecture(competition, arch_raw)
     commitment_digest = hashlib.sha256(commitment_raw).hexdigest()
     if ModelCommitment.objects.filter(commitment_digest=commitment_digest).exists():
-        raise Conflict("this commitment is already registered", code="duplicate_commitment")
+        raise Conflict("this commitment is already registered", code=ErrorCode.DUPLICATE_COMMITMENT)
     info = _verify(competition, competitor, arch_raw, commitment_raw, pok_raw)
     if info.commitment_digest.hex() != commitment_digest or info.parameter_count != (
         arch.weight_count
@@ -147,7 +150,7 @@ def register_commitment(
         # The verifier and this module must agree on what was committed; never store a
         # record they disagree on.
         raise InvalidInput(
-            "the commitment does not match its architecture", code="invalid_commitment"
+            "the commitment does not match its architecture", code=ErrorCode.INVALID_COMMITMENT
         )
 
     spec_digest = competition.test_set_digest
@@ -161,7 +164,7 @@ def register_commitment(
             if locked.test_set_digest != spec_digest:
                 raise Conflict(
                     "the test set changed while the commitment was checked; commit again",
-                    code="test_set_changed",
+                    code=ErrorCode.TEST_SET_CHANGED,
                 )
             # The competition lock above already orders every registration in this
             # competition, so the cap is counted with no other insert in flight; the
@@ -173,7 +176,7 @@ def register_commitment(
             if used >= locked.commitment_cap:
                 raise Conflict(
                     f"you have used all {locked.commitment_cap} commitments of this competition",
-                    code="commitment_cap_reached",
+                    code=ErrorCode.COMMITMENT_CAP_REACHED,
                 )
             receipt = Receipt(
                 competition_id=locked.uuid,
@@ -201,7 +204,7 @@ def register_commitment(
         # Two requests raced with the same commitment: the unique index decided.
         if ModelCommitment.objects.filter(commitment_digest=commitment_digest).exists():
             raise Conflict(
-                "this commitment is already registered", code="duplicate_commitment"
+                "this commitment is already registered", code=ErrorCode.DUPLICATE_COMMITMENT
             ) from None
         raise
     log.info(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -23,7 +24,7 @@ from zkproofs.ml import architecture as arch_limits
 from zkproofs.ml import datasets
 
 from ..models import Competition, User
-from .errors import Conflict, InvalidInput, NotPermitted
+from .errors import Conflict, ErrorCode, InvalidInput, NotPermitted, TooLarge
 from .uploads import Upload, spool_to_tempfile
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,14 @@ log = logging.getLogger(__name__)
 MAX_COMMITMENT_CAP = 100
 MAX_SUBMISSION_LIMIT = 1000
 MAX_TITLE = 200
+# The spec encodes the scale as a u64 and the database as a signed 64-bit integer; no
+# quantization needs anywhere near 2^32 steps per unit.
+MAX_INPUT_SCALE = 1 << 32
+# The threshold's reduced denominator (stored as a signed 64-bit integer): 12 decimals.
+MAX_THRESHOLD_DENOMINATOR = 10**12
+# A fraction "9/10" or a plain decimal "0.9": no exponent (Fraction would compute
+# 10**exponent, for any exponent that fits the text), no sign, no underscores.
+_THRESHOLD_TEXT = re.compile(r"(\d{1,20}/\d{1,20}|\d{1,20}(\.\d{0,20})?|\.\d{1,20})")
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,24 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _parse_threshold(value: str | Fraction) -> Fraction:
+    if not isinstance(value, Fraction) and not _THRESHOLD_TEXT.fullmatch(str(value).strip()):
+        raise InvalidInput(
+            "write the threshold as a fraction such as '9/10' or a decimal such as '0.9'",
+            field="threshold",
+        )
+    try:
+        threshold = parse_threshold(value)
+    except SpecError as exc:
+        raise InvalidInput(str(exc), field="threshold") from None
+    _require(
+        threshold.denominator <= MAX_THRESHOLD_DENOMINATOR,
+        f"the threshold's denominator is at most {MAX_THRESHOLD_DENOMINATOR} (12 decimals)",
+        "threshold",
+    )
+    return threshold
+
+
 def _validate(data: CompetitionInput, now: datetime) -> Fraction:
     try:
         validate_slug(data.slug)
@@ -90,7 +117,11 @@ def _validate(data: CompetitionInput, now: datetime) -> Fraction:
         "the input range needs -2^31 <= input_min <= input_max < 2^31",
         "input_max",
     )
-    _require(data.input_scale >= 1, "the input scale is a positive integer", "input_scale")
+    _require(
+        _is_int(data.input_scale) and 1 <= data.input_scale <= MAX_INPUT_SCALE,
+        f"the input scale is an integer from 1 to {MAX_INPUT_SCALE}",
+        "input_scale",
+    )
     _require(
         2 <= data.num_classes <= datasets.MAX_CLASSES,
         f"the number of classes is 2 to {datasets.MAX_CLASSES}",
@@ -99,10 +130,7 @@ def _validate(data: CompetitionInput, now: datetime) -> Fraction:
     if isinstance(data.threshold, float):
         # A float has already lost the organizer's exact intent (0.9 is not 9/10).
         raise InvalidInput("give the threshold as a string such as '9/10'", field="threshold")
-    try:
-        threshold = parse_threshold(data.threshold)
-    except SpecError as exc:
-        raise InvalidInput(str(exc), field="threshold") from None
+    threshold = _parse_threshold(data.threshold)
     _require(
         1 <= data.max_parameters <= arch_limits.MAX_PARAMETERS,
         f"the parameter limit is 1 to {arch_limits.MAX_PARAMETERS}",
@@ -140,7 +168,9 @@ def create_competition(
     """A new competition in the draft phase (it opens when its test set is uploaded)."""
     now = now or timezone.now()
     if not organizer.can_organize():
-        raise NotPermitted("only organizers may create competitions", code="not_an_organizer")
+        raise NotPermitted(
+            "only organizers may create competitions", code=ErrorCode.NOT_AN_ORGANIZER
+        )
     threshold = _validate(data, now)
     try:
         with transaction.atomic():
@@ -167,7 +197,7 @@ def create_competition(
     except IntegrityError:
         if Competition.objects.filter(slug=data.slug).exists():
             raise Conflict(
-                f"the slug {data.slug!r} is taken", code="slug_taken", field="slug"
+                f"the slug {data.slug!r} is taken", code=ErrorCode.SLUG_TAKEN, field="slug"
             ) from None
         raise
 
@@ -177,7 +207,7 @@ def _load_test_set(competition: Competition, upload: Upload, expected_sha256: st
     if suffix not in (".npz", ".csv"):
         raise InvalidInput(
             "the test set must be an .npz (arrays x and y) or a .csv file (label first)",
-            code="invalid_test_set",
+            code=ErrorCode.INVALID_TEST_SET,
             field="file",
         )
     limit = settings.MAX_TEST_SET_BYTES
@@ -186,6 +216,9 @@ def _load_test_set(competition: Competition, upload: Upload, expected_sha256: st
         "num_classes": competition.num_classes,
         "input_range": competition.input_range,
         "max_file_bytes": limit,
+        # The arrays as stored (int64, decompressed) obey the same limit as the upload: a
+        # small compressed .npz must not become a stored file many times the limit.
+        "max_data_bytes": limit,
     }
     with spool_to_tempfile(
         upload, limit=limit, what="test set", field="file", expected_sha256=expected_sha256
@@ -194,15 +227,19 @@ def _load_test_set(competition: Competition, upload: Upload, expected_sha256: st
             if suffix == ".npz":
                 return datasets.load_npz(tmp.name, **declared)
             return datasets.load_csv(tmp.name, **declared)
+        except datasets.DatasetTooLarge as exc:
+            raise TooLarge(
+                f"the test set is too large: {exc}", code=ErrorCode.FILE_TOO_LARGE, field="file"
+            ) from None
         except datasets.DatasetError as exc:
             raise InvalidInput(
                 f"the test set does not fit the competition: {exc}",
-                code="invalid_test_set",
+                code=ErrorCode.INVALID_TEST_SET,
                 field="file",
             ) from None
         except UnicodeDecodeError:
             raise InvalidInput(
-                "the CSV file is not UTF-8 text", code="invalid_test_set", field="file"
+                "the CSV file is not UTF-8 text", code=ErrorCode.INVALID_TEST_SET, field="file"
             ) from None
 
 
@@ -221,7 +258,9 @@ def upload_test_set(
     (a commitment is bound to the digest, DESIGN §1).
     """
     if by.pk != competition.organizer_id:
-        raise NotPermitted("only the organizer may upload the test set", code="not_organizer")
+        raise NotPermitted(
+            "only the organizer may upload the test set", code=ErrorCode.NOT_ORGANIZER
+        )
     # Parsing and hashing happen before any lock or write: a bad file changes nothing.
     x, y = _load_test_set(competition, upload, expected_sha256)
     salt = datasets.new_salt()
@@ -237,14 +276,14 @@ def upload_test_set(
             if now >= locked.reveal_at:
                 raise Conflict(
                     "the test set cannot change once the reveal time has passed",
-                    code="test_set_locked",
+                    code=ErrorCode.TEST_SET_LOCKED,
                 )
             # The commitment path locks this competition row too, so no commitment can
             # slip in between this check and the update.
             if locked.commitments.exists():
                 raise Conflict(
                     "the test set cannot change: commitments bound to its digest exist",
-                    code="test_set_locked",
+                    code=ErrorCode.TEST_SET_LOCKED,
                 )
             previous = locked.test_set_file.name
             stored_name = default_storage.save(

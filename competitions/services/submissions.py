@@ -2,33 +2,36 @@
 
 A submission is accepted only between the reveal and the proof deadline, for one of the
 submitter's own commitments in this competition, with a claim between ⌈threshold·N⌉ and
-N, a well-formed proof file within the size limit whose public values (competition digest,
-submitter, architecture, commitment, N, claim) are this submission's, and within the
-per-competitor submission limit. It then waits in ``queued``: after the transaction commits, the
-``submission_queued`` signal hands it to the verifier app.
+N, a proof file within the size limit whose header names this submission's context
+(competition digest, submitter, architecture, commitment, N, claim) and whose length is
+the one it declares, and within the per-competitor submission limit. It then waits in
+``queued``: after the transaction commits, the ``submission_queued`` signal hands it to the
+verifier app.
+
+Cost before checks: everything that can refuse a request is checked before the proof's body
+is read, and the body is never decoded here (``proof_files``). In order: the account and
+the phase; that the competitor has a commitment here at all (``check_can_submit``, which the
+API runs before it even parses the request body); the declared size; the header; ownership;
+the statement and the claim; the body's length; then one streaming pass that hashes the
+file and counts its bytes; then the locked transaction (duplicates, limits) that stores it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import struct
 from datetime import datetime
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from zkproofs import formats
-from zkproofs.accuracy import PROOF_FILE_HEADER, AccuracyProof, expected_proof_bytes
-from zkproofs.params import get_params
-
 from ..models import Competition, ModelCommitment, Participation, Phase, Submission, User
 from ..signals import submission_queued
-from .errors import Conflict, InvalidInput, NotPermitted
-from .uploads import Upload, read_bytes
+from . import proof_files
+from .errors import Conflict, ErrorCode, InvalidInput, NotPermitted, TooLarge
+from .proof_files import ProofHeader
+from .uploads import Upload, check_declared_size, hash_upload, read_prefix
 
 log = logging.getLogger(__name__)
 
@@ -39,38 +42,60 @@ def _require_proof_phase(competition: Competition, now: datetime) -> None:
         raise Conflict(
             "proofs are accepted only after the test set is revealed"
             + (f" ({competition.reveal_at.isoformat()})" if phase == Phase.OPEN else ""),
-            code="proofs_not_open",
+            code=ErrorCode.PROOFS_NOT_OPEN,
         )
     if phase == Phase.CLOSED:
         raise Conflict(
             f"the proof deadline has passed ({competition.proof_deadline.isoformat()})",
-            code="proofs_closed",
+            code=ErrorCode.PROOFS_CLOSED,
         )
 
 
-def parse_proof_file(data: bytes) -> AccuracyProof:
-    """Refuse bytes that are not a well-formed proof file: the header (magic, version,
-    statement fields, length), then the proof inside (parameter set, dimensions, exact
-    length, every point on the curve and in the subgroup, every scalar canonical). Whether
-    the proof is *valid* is the verifier's job."""
-    try:
-        proof_file = AccuracyProof.from_bytes(data)
-        if proof_file.protocol == 1:
-            shape = formats.read_proof_shape(proof_file.proof)
-            formats.decode_proof(get_params("native"), proof_file.proof, shape)
-        # Protocol 2: nothing is decoded here; _check_statement compares the exact length
-        # derived from the committed architecture and N, and the worker decodes once.
-    except (formats.FormatError, ValueError, struct.error) as exc:
-        raise InvalidInput(
-            f"the proof is not a valid zkarena proof file: {exc}",
-            code="malformed_proof",
+def _require_active(competitor: User) -> None:
+    if not competitor.is_active:
+        raise NotPermitted("this account is disabled", code=ErrorCode.ACCOUNT_DISABLED)
+
+
+def _require_a_commitment(competition: Competition, competitor: User) -> None:
+    if not ModelCommitment.objects.filter(
+        competition=competition, competitor_id=competitor.pk
+    ).exists():
+        raise NotPermitted(
+            "proofs are accepted only for your own commitments, and you have none in this "
+            "competition (commitments close at the reveal)",
+            code=ErrorCode.NOT_YOUR_COMMITMENT,
+        )
+
+
+# Room for the multipart framing and the small form fields around the proof file.
+MULTIPART_ALLOWANCE = 64 * 1024
+
+
+def check_can_submit(
+    *,
+    competition: Competition,
+    competitor: User,
+    content_length: int | None,
+    now: datetime | None = None,
+) -> None:
+    """The checks that need none of the request body, run before it is parsed: the
+    account, the phase, that the competitor has a commitment here, and the request's
+    declared length against the proof size limit. ``create_submission`` repeats them."""
+    _require_active(competitor)
+    _require_proof_phase(competition, now or timezone.now())
+    _require_a_commitment(competition, competitor)
+    limit = settings.MAX_PROOF_BYTES + MULTIPART_ALLOWANCE
+    if content_length is not None and content_length > limit:
+        raise TooLarge(
+            f"the request body of {content_length} bytes exceeds what a proof of at most "
+            f"{settings.MAX_PROOF_BYTES} bytes needs",
+            code=ErrorCode.FILE_TOO_LARGE,
             field="proof",
-        ) from None
-    return proof_file
+        )
 
 
 def _find_commitment(
-    competition: Competition, competitor: User, commitment_id: int | None, proof: AccuracyProof
+    competition: Competition, competitor: User, commitment_id: int | None, proof: ProofHeader
 ) -> ModelCommitment:
     found = ModelCommitment.objects.filter(competition=competition).only(
         "id", "competitor_id", "competition_id", "commitment_digest", "architecture_digest",
@@ -83,17 +108,20 @@ def _find_commitment(
     commitment = found.first()
     if commitment is None:
         raise InvalidInput(
-            "no such commitment in this competition", code="unknown_commitment", field="commitment"
+            "no such commitment in this competition",
+            code=ErrorCode.UNKNOWN_COMMITMENT,
+            field="commitment",
         )
     if commitment.competitor_id != competitor.pk:
         raise NotPermitted(
-            "proofs can only be submitted for your own commitments", code="not_your_commitment"
+            "proofs can only be submitted for your own commitments",
+            code=ErrorCode.NOT_YOUR_COMMITMENT,
         )
     return commitment
 
 
 def _check_statement(
-    proof: AccuracyProof,
+    proof: ProofHeader,
     competition: Competition,
     commitment: ModelCommitment,
     competitor: User,
@@ -115,18 +143,10 @@ def _check_statement(
         )
     if claimed_count is not None and proof.claimed != claimed_count:
         wrong.append(f"it claims {proof.claimed}, the request {claimed_count}")
-    if proof.protocol == 2 and not wrong:
-        expected = expected_proof_bytes(bytes(commitment.architecture), competition.spec())
-        actual = PROOF_FILE_HEADER + len(proof.proof)
-        if expected is None:
-            wrong.append("its protocol (2) does not support the committed architecture")
-        elif actual != expected:
-            wrong.append(f"it has {actual} bytes where the committed architecture and the "
-                         f"test set's size give exactly {expected}")
     if wrong:
         raise InvalidInput(
             "the proof does not belong to this submission: " + "; ".join(wrong),
-            code="proof_mismatch",
+            code=ErrorCode.PROOF_MISMATCH,
             field="proof",
         )
     return proof.claimed
@@ -138,14 +158,14 @@ def _check_claim(competition: Competition, claimed_count: int) -> None:
     if claimed_count > n:
         raise InvalidInput(
             f"the claim {claimed_count} exceeds the {n} test samples",
-            code="claim_above_test_size",
+            code=ErrorCode.CLAIM_ABOVE_TEST_SIZE,
             field="claimed_count",
         )
     if claimed_count < required:
         raise InvalidInput(
             f"the claim {claimed_count} is below the threshold: at least {required} of {n} "
             f"samples ({competition.threshold} of them, rounded up) must be right",
-            code="claim_below_threshold",
+            code=ErrorCode.CLAIM_BELOW_THRESHOLD,
             field="claimed_count",
         )
 
@@ -163,21 +183,26 @@ def create_submission(
     """Accept a proof file (``zkproofs.accuracy.AccuracyProof`` bytes) for one of the
     competitor's commitments. ``commitment_id`` and ``claimed_count`` are optional: the
     proof file names both, and when given they must agree with it."""
-    if not competitor.is_active:
-        raise NotPermitted("this account is disabled", code="account_disabled")
+    _require_active(competitor)
     _require_proof_phase(competition, now or timezone.now())
-    data = read_bytes(
+    _require_a_commitment(competition, competitor)
+    check_declared_size(proof, limit=settings.MAX_PROOF_BYTES, what="proof", field="proof")
+    header = proof_files.read_header(read_prefix(proof, proof_files.PROOF_HEADER_BYTES))
+    commitment = _find_commitment(competition, competitor, commitment_id, header)
+    claimed_count = _check_statement(header, competition, commitment, competitor, claimed_count)
+    _check_claim(competition, claimed_count)
+    proof_files.check_body_length(header, competition=competition, commitment=commitment)
+    if proof.size is not None:
+        proof_files.check_total_length(header, proof.size)
+    # Only now is the whole file read: once, in chunks, to hash it and count its bytes.
+    digest, size = hash_upload(
         proof,
-        limit=settings.MAX_PROOF_BYTES,
+        limit=header.total_length,
         what="proof",
         field="proof",
         expected_sha256=expected_sha256,
     )
-    proof_file = parse_proof_file(data)
-    commitment = _find_commitment(competition, competitor, commitment_id, proof_file)
-    claimed_count = _check_statement(proof_file, competition, commitment, competitor, claimed_count)
-    _check_claim(competition, claimed_count)
-    digest = hashlib.sha256(data).hexdigest()
+    proof_files.check_total_length(header, size)
 
     stored_name = None
     try:
@@ -192,17 +217,19 @@ def create_submission(
             _require_proof_phase(competition, now)
             if Submission.objects.filter(commitment=commitment, proof_sha256=digest).exists():
                 raise Conflict(
-                    "this proof was already submitted for this commitment", code="duplicate_proof"
+                    "this proof was already submitted for this commitment",
+                    code=ErrorCode.DUPLICATE_PROOF,
                 )
             used = Submission.objects.filter(competition=competition, competitor=competitor).count()
             if used >= competition.submission_limit:
                 raise Conflict(
                     f"you have used all {competition.submission_limit} submissions of this "
                     "competition",
-                    code="submission_limit_reached",
+                    code=ErrorCode.SUBMISSION_LIMIT_REACHED,
                 )
+            # Streamed from the uploaded file (already on disk when it is large).
             stored_name = default_storage.save(
-                f"proofs/{competition.uuid}/{digest}.zkproof", ContentFile(data)
+                f"proofs/{competition.uuid}/{digest}.zkproof", proof
             )
             submission = Submission.objects.create(
                 competition=competition,
@@ -211,7 +238,7 @@ def create_submission(
                 claimed_count=claimed_count,
                 proof=stored_name,
                 proof_sha256=digest,
-                proof_size=len(data),
+                proof_size=size,
                 created_at=now,
             )
             transaction.on_commit(lambda: _announce(submission.pk), robust=True)
@@ -221,7 +248,8 @@ def create_submission(
         # A concurrent upload of the same proof: the unique constraint decided.
         if Submission.objects.filter(commitment=commitment, proof_sha256=digest).exists():
             raise Conflict(
-                "this proof was already submitted for this commitment", code="duplicate_proof"
+                "this proof was already submitted for this commitment",
+                code=ErrorCode.DUPLICATE_PROOF,
             ) from None
         raise
     except BaseException:

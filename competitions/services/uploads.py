@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Iterable
 from typing import IO, Protocol
 
-from .errors import InvalidInput, TooLarge
+from .errors import ErrorCode, InvalidInput, TooLarge
 
 
 class Upload(Protocol):
@@ -18,12 +18,16 @@ class Upload(Protocol):
 
     def chunks(self, chunk_size: int | None = None) -> Iterable[bytes]: ...
 
+    def read(self, size: int = -1) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = 0) -> int: ...
+
 
 def _check_declared_size(upload: Upload, limit: int, what: str, field: str) -> None:
     if upload.size is not None and upload.size > limit:
         raise TooLarge(
             f"the {what} is {upload.size} bytes; the limit is {limit}",
-            code="file_too_large",
+            code=ErrorCode.FILE_TOO_LARGE,
             field=field,
         )
 
@@ -32,9 +36,45 @@ def _check_digest(actual: str, expected: str | None, what: str, field: str) -> N
     if expected is not None and expected.strip().lower() != actual:
         raise InvalidInput(
             f"the {what} does not match the SHA-256 you sent (received {actual})",
-            code="digest_mismatch",
+            code=ErrorCode.DIGEST_MISMATCH,
             field=field,
         )
+
+
+def check_declared_size(upload: Upload, *, limit: int, what: str, field: str) -> None:
+    """413 from the size the upload declares, before anything of it is read."""
+    _check_declared_size(upload, limit, what, field)
+
+
+def read_prefix(upload: Upload, n: int) -> bytes:
+    """The first ``n`` bytes of the upload (fewer if it is shorter); nothing else is read."""
+    upload.seek(0)
+    data = upload.read(n)
+    upload.seek(0)
+    return data
+
+
+def hash_upload(
+    upload: Upload, *, limit: int, what: str, field: str, expected_sha256: str | None = None
+) -> tuple[str, int]:
+    """(SHA-256 hex, size) of the upload, read in chunks and refused past ``limit`` bytes;
+    nothing is kept in memory."""
+    _check_declared_size(upload, limit, what, field)
+    h, total = hashlib.sha256(), 0
+    for chunk in upload.chunks():
+        total += len(chunk)
+        if total > limit:
+            raise TooLarge(
+                f"the {what} exceeds the limit of {limit} bytes",
+                code=ErrorCode.FILE_TOO_LARGE,
+                field=field,
+            )
+        h.update(chunk)
+    if total == 0:
+        raise InvalidInput(f"the {what} is empty", code=ErrorCode.EMPTY_FILE, field=field)
+    digest = h.hexdigest()
+    _check_digest(digest, expected_sha256, what, field)
+    return digest, total
 
 
 def read_bytes(
@@ -47,12 +87,14 @@ def read_bytes(
         total += len(chunk)
         if total > limit:
             raise TooLarge(
-                f"the {what} exceeds the limit of {limit} bytes", code="file_too_large", field=field
+                f"the {what} exceeds the limit of {limit} bytes",
+                code=ErrorCode.FILE_TOO_LARGE,
+                field=field,
             )
         parts.append(chunk)
     data = b"".join(parts)
     if not data:
-        raise InvalidInput(f"the {what} is empty", code="empty_file", field=field)
+        raise InvalidInput(f"the {what} is empty", code=ErrorCode.EMPTY_FILE, field=field)
     _check_digest(hashlib.sha256(data).hexdigest(), expected_sha256, what, field)
     return data
 
@@ -73,13 +115,13 @@ def spool_to_tempfile(
             if total > limit:
                 raise TooLarge(
                     f"the {what} exceeds the limit of {limit} bytes",
-                    code="file_too_large",
+                    code=ErrorCode.FILE_TOO_LARGE,
                     field=field,
                 )
             h.update(chunk)
             tmp.write(chunk)
         if total == 0:
-            raise InvalidInput(f"the {what} is empty", code="empty_file", field=field)
+            raise InvalidInput(f"the {what} is empty", code=ErrorCode.EMPTY_FILE, field=field)
         _check_digest(h.hexdigest(), expected_sha256, what, field)
         tmp.flush()
         return tmp

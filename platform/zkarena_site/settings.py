@@ -6,10 +6,13 @@ SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redi
 
 Variables: DEBUG, SECRET_KEY, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, DATABASE_URL,
 CONN_MAX_AGE, CELERY_BROKER_URL, CELERY_RESULT_BACKEND, ZKARENA_VAR_DIR, MEDIA_ROOT,
-STATIC_ROOT, SECURE_COOKIES, LOG_LEVEL, CACHE_URL, RECEIPT_SIGNING_KEY, MAX_REQUEST_BYTES,
-MAX_TEST_SET_BYTES, MAX_PROOF_BYTES, THROTTLE_ANON, THROTTLE_USER, THROTTLE_AUTH,
-THROTTLE_UPLOAD, CELERY_VISIBILITY_TIMEOUT and the VERIFIER_* settings of the verification
-workers (see "verification workers" below and verifier/__init__.py).
+STATIC_ROOT, SECURE_COOKIES, SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS,
+SECURE_HSTS_INCLUDE_SUBDOMAINS, SECURE_HSTS_PRELOAD, SECURE_PROXY_SSL_HEADER,
+CONTENT_SECURITY_POLICY, TRUSTED_PROXY_COUNT, LOG_LEVEL, CACHE_URL, RECEIPT_SIGNING_KEY,
+MAX_REQUEST_BYTES, MAX_TEST_SET_BYTES, MAX_PROOF_BYTES, THROTTLE_ANON, THROTTLE_USER,
+THROTTLE_AUTH, THROTTLE_LOGIN_FAILURES, THROTTLE_SIGNUP, THROTTLE_UPLOAD,
+CELERY_VISIBILITY_TIMEOUT and the VERIFIER_* settings of the verification workers (see
+"verification workers" below and verifier/__init__.py).
 """
 
 from __future__ import annotations
@@ -97,6 +100,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Refuses oversized bodies from Content-Length alone, before anything is parsed.
     "competitions.middleware.RequestSizeLimitMiddleware",
+    "competitions.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -198,9 +202,52 @@ MAX_PROOF_BYTES = env_int("MAX_PROOF_BYTES", 16 * 1024 * 1024)
 RECEIPT_SIGNING_KEY = env_str("RECEIPT_SIGNING_KEY")
 RECEIPT_SIGNING_KEY_FILE = VAR_DIR / "receipt-signing-key.hex"
 
+# ------------------------------------------------------------------ transport security
 # Behind HTTPS, cookies must never travel in clear; off by default so that the embedded
-# default works over plain http://localhost.
+# default works over plain http://localhost. docker/env.example sets the production values
+# below, with which `manage.py check --deploy` is clean.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=False)
+# Redirect http:// to https:// (the TLS terminator must then say which requests were https:
+# SECURE_PROXY_SSL_HEADER).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
+# HTTP Strict Transport Security: seconds browsers keep to https only (0: no header).
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+
+
+def _proxy_ssl_header(raw: str) -> tuple[str, str] | None:
+    """"X-Forwarded-Proto=https" → ("HTTP_X_FORWARDED_PROTO", "https"): the header, set by
+    the TLS-terminating proxy (and stripped from what clients send), that marks a request
+    as https. Unset: no header is trusted."""
+    if not raw.strip():
+        return None
+    name, sep, value = raw.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER={raw!r}: write it as Header-Name=value, "
+            "e.g. X-Forwarded-Proto=https"
+        )
+    return "HTTP_" + name.strip().upper().replace("-", "_"), value.strip()
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(env_str("SECURE_PROXY_SSL_HEADER"))
+# Sent with every response (competitions.middleware.ContentSecurityPolicyMiddleware). The
+# pages load nothing from elsewhere and run no inline script; their styles are inline.
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+)
+
+# Reverse proxies in front of the site (0: clients connect to it directly, as in the compose
+# file). Each appends the address it received from to X-Forwarded-For; throttles and the
+# login lockout trust exactly that many entries from the end. Set it to the real count:
+# one too many lets a client choose its address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -213,21 +260,30 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Every refusal becomes {"detail": ..., "code": ...} (plus "errors" per field).
     "EXCEPTION_HANDLER": "competitions.api.errors.exception_handler",
+    # Clients are told apart by REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse proxies
+    # by the X-Forwarded-For entry that many from the end. Never by a header the client
+    # chose: without a count DRF used the whole header, which a client can rotate.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_CLASSES": [
         "competitions.api.throttles.AnonThrottle",
         "competitions.api.throttles.UserThrottle",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # ?limit= from 1 to 1000 (default PAGE_SIZE), ?offset= from 0; anything else is a 400.
+    "DEFAULT_PAGINATION_CLASS": "competitions.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
 }
 
 # Request rates ("N/second|minute|hour|day"); read on every request, so tests and
-# deployments can change them. "auth" is per client address on the token endpoint,
-# "upload" per account on every POST that carries a file or creates a row.
+# deployments can change them. "auth" is password attempts per client address (login page
+# and token endpoint together), "login_failures" failed logins per account (past it the
+# account is locked until its failures leave the window), "signup" accounts created per
+# client address, "upload" per account on every POST that carries a file or creates a row.
 THROTTLE_RATES = {
     "anon": env_str("THROTTLE_ANON", "300/minute"),
     "user": env_str("THROTTLE_USER", "1200/minute"),
     "auth": env_str("THROTTLE_AUTH", "20/minute"),
+    "login_failures": env_str("THROTTLE_LOGIN_FAILURES", "10/hour"),
+    "signup": env_str("THROTTLE_SIGNUP", "10/hour"),
     "upload": env_str("THROTTLE_UPLOAD", "60/hour"),
 }
 
@@ -236,6 +292,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Model-accuracy competitions with zero-knowledge accuracy proofs.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Every operation also documents the refusals the shared layers give (401, 403, 404,
+    # 400, 413, 415, 429), with the one Error body.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "competitions.api.schema.add_standard_responses",
+    ],
 }
 
 # Celery reads every CELERY_* setting here (see zkarena_site/celery.py).

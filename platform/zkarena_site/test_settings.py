@@ -21,7 +21,9 @@ if not RECEIPT_SIGNING_KEY:  # noqa: F405
     RECEIPT_SIGNING_KEY = ReceiptSigningKey.generate().to_bytes().hex()
 
 # Tests send many requests from one address; the throttle tests lower these themselves.
-THROTTLE_RATES = dict.fromkeys(("anon", "user", "auth", "upload"), "100000/minute")
+THROTTLE_RATES = dict.fromkeys(
+    ("anon", "user", "auth", "login_failures", "signup", "upload"), "100000/minute"
+)
 
 # The platform tests announce submissions without any worker running: enqueueing would only
 # leave messages nobody consumes in the broker. Tests that run a real worker switch the

@@ -14,6 +14,9 @@ urlpatterns = [
     path("", include("competitions.urls")),
 ]
 
-# Under /api/ a missing route or a crash answers in JSON too (with DEBUG off).
+# Under /api/ a refusal by Django itself (a malformed request, a missing route) or a crash
+# answers in JSON too (with DEBUG off).
+handler400 = "competitions.views.bad_request"
+handler403 = "competitions.views.permission_denied"
 handler404 = "competitions.views.page_not_found"
 handler500 = "competitions.views.server_error"

@@ -81,6 +81,12 @@ def test_competition_and_leaderboard_render_in_chromium(live_server, board, brow
     # Every request the page makes must go to the test server: no CDN, no fonts, no scripts.
     requested = []
     page.on("request", lambda request: requested.append(request.url))
+    # The Content-Security-Policy the site sends must not block anything the pages use.
+    violations = []
+    page.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
 
     page.goto(f"{live_server.url}/")
     assert page.title() == "Competitions · zkarena"
@@ -112,3 +118,4 @@ def test_competition_and_leaderboard_render_in_chromium(live_server, board, brow
     page.goto(f"{live_server.url}/submissions/{submission_id}/")
     assert "zkarena verify" in page.locator("body").inner_text()
     assert all(url.startswith(live_server.url) for url in requested), requested
+    assert violations == []

@@ -173,6 +173,39 @@ def test_organizer_creates_a_competition_and_uploads_its_test_set(client, clock,
     assert competition.has_test_set and competition.test_set_num_samples == 20
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("input_scale", str(1 << 63)),
+        ("threshold", "1/100000000000000000000000"),
+        ("threshold", "1e-30"),
+        ("max_parameters", str(1 << 64)),
+    ],
+)
+def test_competition_form_bounds_64_bit_values(client, clock, users, field, value):
+    client.force_login(users.organizer)
+    form = {
+        "slug": "pages",
+        "title": "Made on a page",
+        "input_shape": "4",
+        "input_min": 0,
+        "input_max": 15,
+        "input_scale": 1,
+        "num_classes": 3,
+        "threshold": "3/4",
+        "max_parameters": 100,
+        "commitment_cap": 2,
+        "submission_limit": 3,
+        "reveal_at": "2031-03-01 12:00",
+        "proof_deadline": "2031-03-08 12:00",
+        field: value,
+    }
+    response = client.post(reverse("competition-create"), form)
+    assert response.status_code == 200  # the form again, with the error on the field
+    assert response.context["form"].errors.get(field), response.context["form"].errors
+    assert not Competition.objects.exists()
+
+
 def test_organizer_pages_refuse_others(client, users, draft, competition):
     client.force_login(users.competitor)
     assert client.get(reverse("competition-create")).status_code == 403
@@ -245,3 +278,24 @@ def test_admin_pages_render_and_freeze_what_proofs_depend_on(client, competition
     assert (competition_after.slug, competition_after.title) == ("renamed", "Renamed")
     assert competition_after.reveal_at == competition.reveal_at
     assert competition_after.num_classes == competition.num_classes
+
+
+def test_admin_hides_the_salt_and_test_set_until_the_reveal(client, clock, users, competition):
+    """Staff see the public digest only; the salt and the stored file (whose link would
+    lead to the data) appear from reveal_at, as for everyone else."""
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+    url = f"/admin/competitions/competition/{competition.pk}/change/"
+    clock.set(REVEAL - SECOND)
+    page = client.get(url).content.decode()
+    assert competition.test_set_digest in page
+    assert competition.test_set_salt not in page
+    assert competition.test_set_file.name not in page and "Test set file" not in page
+    # Saving the wording keeps the hidden fields as they were.
+    form = {"slug": competition.slug, "title": "Renamed", "description": "new rules"}
+    assert client.post(url, form).status_code == 302
+    competition.refresh_from_db()
+    assert competition.title == "Renamed" and len(competition.test_set_salt) == 64
+
+    clock.set(REVEAL)
+    page = client.get(url).content.decode()
+    assert competition.test_set_salt in page and "Test set file" in page

@@ -129,6 +129,27 @@ def test_schema_documents_every_endpoint(client):
     assert "multipart/form-data" in upload
 
 
+def test_schema_states_types_refusals_and_anonymous_operations(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    paths, components = schema["paths"], schema["components"]["schemas"]
+    assert components["Competition"]["properties"]["required_correct"]["nullable"] is True
+    token = paths["/api/auth/token/"]["post"]
+    assert {"400", "429"} <= set(token["responses"])
+    assert token["security"] == []  # anonymous, declared
+    assert paths["/api/receipt-key/"]["get"]["security"] == []
+    assert {"401", "403"} <= set(paths["/api/verifier/health/"]["get"]["responses"])
+    for path in ("/api/competitions/{slug}/commitments/", "/api/competitions/{slug}/submissions/"):
+        assert "404" in paths[path]["get"]["responses"], path
+    create = components["CompetitionCreate"]
+    for name in create["required"]:
+        prop = create["properties"][name]
+        if prop.get("type") == "string" and "format" not in prop:
+            assert prop.get("minLength", 0) >= 1, name
+    assert create["properties"]["input_scale"]["maximum"] == 1 << 32
+    codes = components["Error"]["properties"]["code"]["enum"]
+    assert "malformed_proof" in codes and "file_missing" in codes
+
+
 def test_unknown_api_route_answers_json(client):
     response = client.get("/api/nothing-here/")
     assert response.status_code == 404

@@ -13,6 +13,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from competitions.models import Submission, SubmissionStatus
+from competitions.services import proof_files
 from competitions.services import submissions as submission_service
 from competitions.services.errors import Conflict
 from competitions.signals import submission_queued
@@ -131,6 +132,11 @@ def _corrupt_point(data: bytes) -> bytes:
     return data[:172] + b"\xff" * 48 + data[220:]
 
 
+def _declared_length(data: bytes, length: int) -> bytes:
+    # The proof file header ends with the proof's length, a u64 at bytes 126..134.
+    return data[:126] + length.to_bytes(8, "big") + data[134:]
+
+
 def _bad_proofs(competition, users, committed):
     good = prove(competition, users.competitor, committed)
     raw = good.to_bytes()
@@ -140,6 +146,9 @@ def _bad_proofs(competition, users, committed):
         "random bytes": (b"\x00" * 300, {}, 400, "malformed_proof"),
         "truncated": (raw[:-1], {}, 400, "malformed_proof"),
         "trailing byte": (raw + b"\x00", {}, 400, "malformed_proof"),
+        "header declares too much": (_declared_length(raw, 1 << 40), {}, 413, "file_too_large"),
+        "header declares nothing": (_declared_length(raw, 0)[:134], {}, 400, "malformed_proof"),
+        "wrong version": (raw[:4] + b"\x00\x09" + raw[6:], {}, 400, "malformed_proof"),
         "wrong sha256": (raw, {"sha256": "ab" * 32}, 400, "digest_mismatch"),
         "other competition digest": (elsewhere.to_bytes(), {}, 400, "proof_mismatch"),
         "other submitter": (for_bob.to_bytes(), {}, 400, "proof_mismatch"),
@@ -152,6 +161,9 @@ BAD = [
     "random bytes",
     "truncated",
     "trailing byte",
+    "header declares too much",
+    "header declares nothing",
+    "wrong version",
     "wrong sha256",
     "other competition digest",
     "other submitter",
@@ -169,19 +181,6 @@ def test_bad_proof_uploads_change_nothing(api, clock, users, competition, alices
     assert response.json()["code"] == code
     assert not Submission.objects.exists()
     assert stored_files(media_root) == [competition.test_set_file.name]
-
-
-def test_points_are_decoded_by_the_worker_not_the_web_process(
-    api, clock, users, competition, alices, media_root
-):
-    """The web process checks the header, the statement, the claim and the exact length;
-    it never decodes a point (a large upload would cost seconds of CPU before any refusal).
-    A point off the curve is the worker's to reject."""
-    clock.set(AFTER)
-    raw = prove(competition, users.competitor, alices.committed).to_bytes()
-    response = _post(api, "competitor", competition, _corrupt_point(raw),
-                     commitment=alices.record.pk)
-    assert response.status_code == 201, response.json()
 
 
 def test_claim_below_threshold_is_refused(api, clock, users, competition, alices, media_root):
@@ -253,3 +252,79 @@ def test_submission_list_visibility(api, clock, users, competition, alices):
     assert [s["id"] for s in api("competitor").get(url).json()["results"]] == [submission_id]
     assert [s["id"] for s in api("staff").get(url).json()["results"]] == [submission_id]
     assert default_storage.exists(Submission.objects.get().proof.name)
+
+
+# ------------------------------------------------------------------ cost before checks
+
+
+def test_points_are_decoded_by_the_worker_not_on_upload(
+    api, clock, users, competition, alices, media_root
+):
+    """A file with the right header and length is stored as it is: its points are decoded
+    once, by the verification worker (which rejects this one), never in the web process."""
+    clock.set(AFTER)
+    raw = prove(competition, users.competitor, alices.committed).to_bytes()
+    corrupt = _corrupt_point(raw)
+    response = _post(api, "competitor", competition, corrupt)
+    assert response.status_code == 201, response.json()
+    submission = Submission.objects.get()
+    assert submission.status == SubmissionStatus.QUEUED
+    with submission.proof.open("rb") as f:
+        assert f.read() == corrupt
+    assert submission.proof_size == len(corrupt)
+
+
+def test_no_commitment_is_refused_before_the_body_is_read(api, clock, users, competition, alices):
+    clock.set(AFTER)
+    junk = b"\x97" * (2 << 20)  # 2 MiB: parsed, it would go to a temporary file
+    response = _post(api, "other", competition, junk)
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_your_commitment"
+    assert "you have none in this competition" in response.json()["detail"]
+    # The request body was never touched: no parsing, no temporary file, no hashing.
+    assert response.wsgi_request.environ["wsgi.input"].read_started is False
+    assert not Submission.objects.exists()
+
+
+def test_oversized_request_is_refused_from_its_length_before_parsing(
+    api, clock, users, competition, alices, settings
+):
+    clock.set(AFTER)
+    settings.MAX_PROOF_BYTES = 200_000
+    big = b"\x00" * (settings.MAX_PROOF_BYTES + submission_service.MULTIPART_ALLOWANCE)
+    response = _post(api, "competitor", competition, big)
+    assert response.status_code == 413 and response.json()["code"] == "file_too_large"
+    assert response.wsgi_request.environ["wsgi.input"].read_started is False
+    assert not Submission.objects.exists()
+
+
+def test_ownership_is_checked_before_the_body(
+    api, clock, users, competition, alices, register, media_root
+):
+    """Bob has a commitment of his own; Alice's file with a corrupt body gets 403 (whose
+    commitment it is), not a verdict on its body."""
+    register(competition, users.other)
+    clock.set(AFTER)
+    raw = prove(competition, users.competitor, alices.committed).to_bytes()
+    response = _post(api, "other", competition, _corrupt_point(raw))
+    assert response.status_code == 403 and response.json()["code"] == "not_your_commitment"
+    assert not Submission.objects.exists()
+    assert stored_files(media_root) == [competition.test_set_file.name]
+
+
+def test_header_reader_agrees_with_the_proof_library(users, competition, alices):
+    proof = prove(competition, users.competitor, alices.committed)
+    raw = proof.to_bytes()
+    header = proof_files.read_header(raw[: proof_files.PROOF_HEADER_BYTES])
+    parsed = accuracy.AccuracyProof.from_bytes(raw)
+    assert header.total_length == len(raw)
+    assert header.body_length == len(parsed.proof)
+    for name in (
+        "competition_digest",
+        "submitter_id",
+        "architecture_digest",
+        "commitment_digest",
+        "claimed",
+        "num_samples",
+    ):
+        assert getattr(header, name) == getattr(parsed, name), name

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zipfile
 
 import numpy as np
 import pytest
@@ -70,6 +71,15 @@ def test_competition_created_through_api_keeps_an_exact_threshold(api, clock):
         ({"proof_deadline": REVEAL.isoformat()}, 400, "proof_deadline"),
         ({"max_parameters": 1 << 30}, 400, "max_parameters"),
         ({"slug": "no spaces"}, 400, "slug"),
+        # Past the 64-bit columns: a 500 on both databases before they were bounded.
+        ({"input_scale": 1 << 63}, 400, "input_scale"),
+        ({"input_scale": (1 << 32) + 1}, 400, "input_scale"),
+        ({"threshold": "1/100000000000000000000000"}, 400, "threshold"),
+        ({"threshold": "1e-30"}, 400, "threshold"),
+        ({"threshold": "1e-99999999999"}, 400, "threshold"),  # 10**99999999999: never computed
+        ({"threshold": "0.0000000000001"}, 400, "threshold"),  # 13 decimals
+        ({"num_classes": 1 << 70}, 400, "num_classes"),
+        ({"input_shape": [1 << 70]}, 400, "input_shape"),
     ],
 )
 def test_competition_creation_refusals(api, clock, change, status, field):
@@ -133,6 +143,24 @@ def _pickled_npz() -> bytes:
     return buffer.getvalue()
 
 
+def _negative_dimension_npz() -> bytes:
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<i8", "fortran_order": False, "shape": (-1, 4)}
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("x.npy", b"\x93NUMPY\x01\x00" + header.getvalue()[8:] + bytes(1 << 20))
+        zf.writestr("y.npy", npz_member(np.zeros(20, dtype=np.int64)))
+    return buffer.getvalue()
+
+
+def npz_member(arr) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, arr)
+    return buffer.getvalue()
+
+
 def _bad_uploads():
     x, y = sample_arrays()
     wide_x, _ = sample_arrays(width=5)
@@ -144,6 +172,9 @@ def _bad_uploads():
         ("float inputs", "t.npz", npz_bytes(x / 2, y), {}, 400, "invalid_test_set"),
         ("pickled objects", "t.npz", _pickled_npz(), {}, 400, "invalid_test_set"),
         ("not a zip", "t.npz", b"PK\x03\x04 garbage", {}, 400, "invalid_test_set"),
+        ("negative dimension", "t.npz", _negative_dimension_npz(), {}, 400, "invalid_test_set"),
+        ("csv field over 128 KiB", "t.csv", b"0,1,2,3,4\n1," + b"7" * 140_000 + b",1,1,1\n",
+         {}, 400, "invalid_test_set"),
         ("unknown format", "t.json", b"[]", {}, 400, "invalid_test_set"),
         ("wrong digest", "t.npz", npz_bytes(x, y), {"sha256": "0" * 64}, 400, "digest_mismatch"),
     ]
@@ -178,6 +209,30 @@ def test_oversized_test_set_is_refused_with_413(api, clock, draft, media_root, s
     )
     assert response.status_code == 413
     assert response.json()["code"] == "file_too_large"
+    draft.refresh_from_db()
+    assert not draft.has_test_set
+    assert stored_files(media_root) == []
+
+
+def test_decompressed_test_set_over_the_limit_is_refused_with_413(
+    api, clock, draft, media_root, settings
+):
+    """A small compressed .npz whose arrays, stored as int64, exceed MAX_TEST_SET_BYTES."""
+    n = 2000
+    x = np.zeros((n, 4), dtype=np.uint8)
+    y = np.zeros(n, dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, x=x, y=y)
+    settings.MAX_TEST_SET_BYTES = 40_000  # the file is ~1 KB; the stored arrays 80 KB
+    assert len(buffer.getvalue()) < settings.MAX_TEST_SET_BYTES
+    response = api("organizer").post(
+        f"/api/competitions/{draft.slug}/test-set/",
+        {"file": upload("t.npz", buffer.getvalue())},
+        format="multipart",
+    )
+    assert response.status_code == 413, response.json()
+    assert response.json()["code"] == "file_too_large"
+    assert "once decompressed" in response.json()["detail"]
     draft.refresh_from_db()
     assert not draft.has_test_set
     assert stored_files(media_root) == []

@@ -45,8 +45,9 @@ def run_cli(*args: str | Path) -> Result:
 
 
 def verified_count(out: str) -> tuple[int, int]:
-    """(c, N) from the one line a successful ``zkarena verify`` prints."""
-    lines = out.strip().splitlines()
+    """(c, N) from the VALID line of a successful ``zkarena verify`` (offline, notes on what
+    was and was not checked follow it)."""
+    lines = [line for line in out.strip().splitlines() if line.startswith("VALID")]
     assert len(lines) == 1, out
     m = VALID_LINE.match(lines[0])
     assert m, f"unexpected verify output: {out!r}"

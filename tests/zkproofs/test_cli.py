@@ -613,3 +613,80 @@ def test_bench_prints_one_json_object_per_run(monkeypatch):
     assert (row["model"], row["samples"], row["verified"]) == ("lr", 10, True)
     assert 0 <= row["correct"] <= 10
     assert row["constraints"] > 0 and row["proof_bytes"] > 0 and row["peak_rss_mb"] > 0
+
+
+# ------------------------------------------------------------------ what offline VALID means
+
+
+def _receipt_file(arena: Arena, sub: Submission, path: Path, when, key) -> Path:
+    """A site's receipt for this commitment, as `zkarena commit` saves it with the record."""
+    from datetime import UTC, datetime
+
+    from zkproofs.receipts import Receipt
+
+    fields = commitment_fields(sub.commitment)
+    rec = Receipt(arena.spec.competition_id, uuid.UUID(SUBMITTER),
+                  _arch_digest(fields["architecture"]),
+                  hashlib.sha256(fields["commitment"]).digest(), when)  # fmt: skip
+    delta = when - datetime(1970, 1, 1, tzinfo=UTC)
+    stamp = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    receipt = {"timestamp_us": stamp, "signature": key.sign(rec).hex(),
+               "public_key": key.public_key().hex()}  # fmt: skip
+    path.write_text(json.dumps({"commitment_id": 7, "receipt": receipt}))
+    return path
+
+
+def _arch_digest(architecture: bytes) -> bytes:
+    from zkproofs.ml.architecture import Architecture
+
+    return Architecture.from_bytes(architecture).digest()
+
+
+def test_offline_verify_says_no_receipt_was_checked(arena, lr):
+    res = verify(arena, lr.proof, lr.commitment)
+    assert res.rc == 0, res
+    assert res.out.startswith("VALID: ")
+    assert "commitment: its proof of knowledge verifies" in res.out
+    assert "NOTE: no receipt was checked" in res.out and "before the reveal" in res.out
+
+
+def test_offline_verify_checks_a_receipt(arena, lr, tmp_path):
+    from datetime import UTC, datetime
+
+    from zkproofs.receipts import ReceiptSigningKey
+
+    site_key = ReceiptSigningKey.generate()
+    committed = datetime(2031, 1, 1, 12, 0, tzinfo=UTC)
+    receipt = _receipt_file(arena, lr, tmp_path / "commitment-7.json", committed, site_key)
+    argv = verify_argv(arena, lr.proof, lr.commitment)
+    key = ["--receipt-key", site_key.public_key().hex()]
+
+    ok = run_cli(*argv, "--receipt", receipt, *key, "--reveal-at", "2031-01-02T00:00:00Z")
+    assert ok.rc == 0, ok
+    assert "receipt: signed by the key" in ok.out and "before the reveal" in ok.out
+    assert "NOTE" not in ok.out
+
+    late = run_cli(*argv, "--receipt", receipt, *key, "--reveal-at", "2031-01-01T12:00:00Z")
+    assert_invalid(late)
+    assert "not before the reveal" in late.out
+
+    other_key = ReceiptSigningKey.generate().public_key().hex()
+    forged = run_cli(*argv, "--receipt", receipt, "--receipt-key", other_key)
+    assert_invalid(forged)
+    assert "receipt" in forged.out
+
+    unpinned = run_cli(*argv, "--receipt", receipt)
+    assert unpinned.rc == 0 and "taken from the receipt file itself" in unpinned.out
+    assert "was not compared with the reveal" in unpinned.out
+
+    assert_bad_input(run_cli(*argv, "--reveal-at", "2031-01-02T00:00:00Z"), "--receipt")
+
+
+def test_offline_verify_checks_the_commitments_proof_of_knowledge(arena, lr, mlp, tmp_path):
+    doc = json.loads(lr.commitment.read_text())
+    doc["knowledge_proof"] = json.loads(mlp.commitment.read_text())["knowledge_proof"]
+    swapped = tmp_path / "swapped-pok.json"
+    swapped.write_text(json.dumps(doc))
+    res = verify(arena, lr.proof, swapped)
+    assert_invalid(res)
+    assert "proof of knowledge" in res.out

@@ -286,3 +286,87 @@ def test_generated_keys_are_fresh():
     a, b = ReceiptSigningKey.generate(), ReceiptSigningKey.generate()
     assert a.to_bytes() != b.to_bytes()
     assert 0 < int.from_bytes(a.to_bytes(), "little") < R
+
+
+# ------------------------------------------------------------------ secrets and timing
+
+
+# Made by the signer before secrets stopped going through the backends' variable-time
+# multiplication: receipts signed then must verify unchanged.
+OLD_PUBLIC_KEY = bytes.fromhex(
+    "a15d0bc85135ebfea3b84bec3aa149a13e42aab0229d9483971fd7b9bc6d7452d213b8e07c8e6cf48c0c23141a5d0c05"
+)
+OLD_SIGNATURE = bytes.fromhex(
+    "982be48dd962ceb999143a7a065dae63bbe0744adab631abc7d8398932f46f1261047bc78a37df86"
+    "d5fe92462dd5582c3b7d129f2ae206209b42e84c5d49adcc65828c93f30d1c72f5edc2975052d53e"
+)
+
+
+@pytest.mark.parametrize("backend", ["native", "reference"])
+def test_signatures_made_before_verify_unchanged(backend):
+    assert KEY.public_key(backend) == OLD_PUBLIC_KEY
+    verify_receipt(OLD_PUBLIC_KEY, RECEIPT, OLD_SIGNATURE, backend)
+
+
+def test_both_backends_sign_the_same_bytes_with_the_same_randomness():
+    from zkproofs.rng import ProverRandomness
+
+    native = KEY.sign(RECEIPT, "native", rng=ProverRandomness.for_tests(b"nonce"))
+    reference = KEY.sign(RECEIPT, "reference", rng=ProverRandomness.for_tests(b"nonce"))
+    assert native == reference
+    verify_receipt(KEY.public_key(), RECEIPT, native, "reference")
+
+
+@pytest.mark.parametrize("k", [1, 2, 15, 16, 2**64 - 1, 2**128 + 1, R // 2, R - 2, R - 1])
+@pytest.mark.parametrize("backend", ["native", "reference"])
+def test_fixed_base_multiplication_is_right_on_edge_scalars(backend, k):
+    from zkproofs import receipts
+
+    grp, base = receipts._base(backend)
+    assert grp.eq(receipts._fixed_base_mul(backend, k), grp.mul(base, k))
+
+
+class _Recording:
+    """A real backend that writes down every group operation asked of it."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, []
+
+    def __getattr__(self, name):
+        method = getattr(self.inner, name)
+
+        def record(*args):
+            self.calls.append((name, tuple(a for a in args if isinstance(a, int))))
+            return method(*args)
+
+        return record
+
+
+@pytest.mark.parametrize("backend", ["native", "reference"])
+def test_signing_runs_the_same_group_operations_whatever_the_secrets(backend, monkeypatch):
+    """Secrets (the nonce, the key) never reach the backends' variable-time scalar
+    multiplication: signing asks the group for the same sequence of operations, with no
+    scalar argument at all, for keys and nonces of any size and weight."""
+    from zkproofs import receipts
+    from zkproofs.rng import ProverRandomness
+
+    keys = [ReceiptSigningKey(1), ReceiptSigningKey(R - 1), ReceiptSigningKey(2**200 + 3)]
+    for key in keys:  # tables and public keys are computed once, before the recording
+        key.sign(RECEIPT, backend)
+    grp = receipts.get_backend(backend)
+    traces = []
+    for key, seed in zip(keys, [b"a", b"b", b"c"], strict=True):
+        recording = _Recording(grp)
+        monkeypatch.setattr(receipts, "get_backend", lambda name, r=recording: r)
+        receipts._base.cache_clear()
+        try:
+            key.sign(RECEIPT, backend, rng=ProverRandomness.for_tests(seed))
+        finally:
+            receipts._base.cache_clear()
+            monkeypatch.undo()
+        traces.append(recording.calls)
+    assert traces[0] == traces[1] == traces[2]
+    names = {name for name, _ in traces[0]}
+    assert "mul" not in names and "msm" not in names
+    assert all(scalars == () for _, scalars in traces[0])
+    assert [name for name, _ in traces[0]].count("add") == 63

@@ -160,7 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser(
         "verify", help="check a proof (exit 0 valid, 1 invalid, 2 bad input, 3 network)",
-        description="Offline: PROOF with --competition, --test-set, --commitment, --submitter. "
+        description="Offline: PROOF with --competition, --test-set, --commitment, --submitter "
+        "checks the proof and the commitment's proof of knowledge; VALID then does NOT show "
+        "that the commitment was made before the reveal unless a receipt is checked too "
+        "(--receipt FILE, --receipt-key HEX, --reveal-at TIME). "
         "From a site: --submission ID re-verifies a public submission from the site's files "
         "alone: the proof (reference backend by default), the server-signed commitment "
         "receipt against the site's receipt key and before the reveal, and the test set "
@@ -171,8 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--submission", type=int, metavar="ID",
                         help="re-verify submission ID of the site (--url or the logged-in one)")
     verify.add_argument("--receipt-key", metavar="HEX",
-                        help="with --submission: the site's receipt key obtained out of band "
-                        "(default: the one /api/receipt-key/ serves)")
+                        help="the site's receipt key obtained out of band (default: with "
+                        "--submission the one /api/receipt-key/ serves; offline the one in "
+                        "the receipt file, with a warning)")
+    verify.add_argument("--receipt", metavar="FILE",
+                        help="offline: the commitment's signed receipt to check (the record "
+                        "`zkarena commit` saved, or the site's commitment JSON)")
+    verify.add_argument("--reveal-at", metavar="TIME",
+                        help="offline, with --receipt: the reveal time (ISO 8601 with a time "
+                        "zone) the receipt must precede")
     verify.add_argument("--competition", help="competition.json")
     verify.add_argument("--test-set", help="the revealed TEST.npz")
     verify.add_argument("--salt-file", help="the revealed salt (default: <competition>.salt)")

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from .. import accuracy
+from ..client import ClientError
 from ..competition import CompetitionSpec, SpecError, parse_threshold
+from ..errors import VerificationError
 from ..formats import FormatError
 from ..ml import datasets
+from ..receipts import verify_receipt
 from .common import (
     EXIT_INVALID,
     EXIT_OK,
@@ -22,12 +26,13 @@ from .common import (
     load_spec,
     load_test_set,
     parse_submitter,
+    read_json,
     write_private,
 )
 from .model import quantized_model
-from .output import verify_and_report
+from .output import utc_text, verify_and_report
 from .progress import ProgressBar
-from .remote import commit_remote, prove_remote, verify_remote
+from .remote import commit_remote, prove_remote, receipt_from_record, verify_remote
 
 
 def cmd_competition_init(args) -> int:
@@ -130,6 +135,9 @@ def cmd_verify(args) -> int:
     if args.submission is not None:
         if args.proof is not None:
             args.subparser.error("give either a proof file or --submission ID, not both")
+        if args.receipt or args.reveal_at:
+            args.subparser.error("--receipt and --reveal-at are for offline verification; "
+                                 "--submission checks the site's receipt and reveal itself")
         return verify_remote(args)
     if args.proof is None:
         args.subparser.error("give a proof file (offline) or --submission ID (from a site)")
@@ -151,5 +159,86 @@ def cmd_verify(args) -> int:
         accuracy.check_test_set(spec, x, y, salt)
     except accuracy.TestSetError as exc:
         raise UsageError(str(exc)) from None
-    return verify_and_report(spec, x, y, salt, submitter, com["architecture"],
-                              com["commitment"], container, args.backend)
+    reveal_at = _reveal_time(args.reveal_at)
+    # The cheap checks of the commitment first: its proof of knowledge (bound to this
+    # competition and submitter), and the receipt if one was given.
+    try:
+        accuracy.verify_commitment(spec, submitter, com["architecture"], com["commitment"],
+                                   com["knowledge_proof"], backend=args.backend)
+    except (VerificationError, FormatError, accuracy.CommitmentError, ValueError) as exc:
+        print(f"INVALID: the commitment's proof of knowledge: {exc}")
+        return EXIT_INVALID
+    receipt_lines: list[str] = []
+    if args.receipt:
+        verdict = check_receipt_file(args, spec, submitter, com, reveal_at, receipt_lines)
+        if verdict != EXIT_OK:
+            return verdict
+    elif args.receipt_key or reveal_at:
+        raise UsageError("--receipt-key and --reveal-at check a receipt: pass --receipt FILE")
+    verdict = verify_and_report(spec, x, y, salt, submitter, com["architecture"],
+                                com["commitment"], container, args.backend)
+    if verdict != EXIT_OK:
+        return verdict
+    print("commitment: its proof of knowledge verifies (bound to this competition and "
+          "this submitter)")
+    for line in receipt_lines:
+        print(line)
+    if not args.receipt:
+        print(OFFLINE_CAVEAT)
+    return verdict
+
+
+OFFLINE_CAVEAT = (
+    "NOTE: no receipt was checked, so this does not show that the commitment was made "
+    "before the reveal (a model committed after it could have memorised the test set). "
+    "Pass --receipt FILE with --receipt-key and --reveal-at, or verify a site's entry "
+    "with --submission ID."
+)
+
+
+def _reveal_time(text: str | None):
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--reveal-at {text!r} is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise UsageError("--reveal-at needs a time zone, e.g. 2030-06-01T12:00:00Z")
+    return when
+
+
+def check_receipt_file(args, spec, submitter, com, reveal_at, lines: list[str]) -> int:
+    """Check the site's signed receipt for this commitment, offline: the signature over
+    (competition, submitter, architecture, commitment, time) recomputed from the files
+    here, by the key pinned with --receipt-key (or the one in the file, with a warning),
+    and the time before --reveal-at. Appends the lines to print after the verdict."""
+    doc = read_json(args.receipt)
+    receipt = doc.get("receipt") if isinstance(doc.get("receipt"), dict) else doc
+    key_hex = args.receipt_key or receipt.get("public_key")
+    if not isinstance(key_hex, str):
+        raise UsageError(f"{args.receipt} names no receipt key: pass --receipt-key HEX")
+    try:
+        rec, signature = receipt_from_record(spec.competition_id, submitter,
+                                             com["architecture"], com["commitment"], receipt)
+        verify_receipt(bytes.fromhex(key_hex), rec, signature, backend=args.backend)
+    except ClientError as exc:
+        raise UsageError(f"{args.receipt}: {exc}") from None
+    except (VerificationError, FormatError, ValueError) as exc:
+        print(f"INVALID: commitment receipt ({args.receipt}): {exc}")
+        return EXIT_INVALID
+    if reveal_at is not None and rec.committed_at >= reveal_at:
+        print(f"INVALID: the receipt shows the commitment at {rec.committed_at.isoformat()}, "
+              f"not before the reveal at {reveal_at.isoformat()}")
+        return EXIT_INVALID
+    lines.append(f"receipt: signed by the key {key_hex[:16]}…; committed "
+                 f"{utc_text(rec.committed_at.isoformat())}"
+                 + (f", before the reveal at {utc_text(reveal_at.isoformat())}"
+                    if reveal_at is not None else ""))
+    if not args.receipt_key:
+        lines.append("NOTE: the receipt key was taken from the receipt file itself; pin the "
+                     "site's key (obtained out of band) with --receipt-key HEX")
+    if reveal_at is None:
+        lines.append("NOTE: without --reveal-at the receipt's time was not compared with "
+                     "the reveal")
+    return EXIT_OK

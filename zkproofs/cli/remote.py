@@ -174,7 +174,7 @@ def cmd_competitions(args) -> int:
     return EXIT_OK
 
 
-def _receipt_from_record(spec_id: uuid.UUID, submitter: uuid.UUID, architecture: bytes,
+def receipt_from_record(spec_id: uuid.UUID, submitter: uuid.UUID, architecture: bytes,
                          commitment: bytes, receipt: dict):
     """The receipt as this machine computes it from the bytes it knows (never trusting the
     site's own digests), with the site's time; and the site's signature."""
@@ -250,7 +250,7 @@ def commit_remote(args) -> int:
         Path(args.output).write_text(json.dumps(doc, indent=2) + "\n")
     print(f"committed {arch.weight_count} parameters to {slug} as commitment #{record['id']} "
           f"({short}…) at {utc_text(record['created_at'])}")
-    rec, signature = _receipt_from_record(spec.competition_id, submitter,
+    rec, signature = receipt_from_record(spec.competition_id, submitter,
                                           committed.architecture, committed.commitment,
                                           record["receipt"])
     try:
@@ -480,7 +480,7 @@ def verify_remote(args) -> int:
         return EXIT_INVALID
     reveal_at = _parse_time(comp["reveal_at"])
     try:
-        rec, signature = _receipt_from_record(spec.competition_id, submitter, architecture,
+        rec, signature = receipt_from_record(spec.competition_id, submitter, architecture,
                                               commitment, receipt)
         _check_receipt(site_key, rec, signature, backend)
     except (VerificationError, FormatError, ValueError) as exc:

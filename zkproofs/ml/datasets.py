@@ -24,10 +24,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import math
 import os
 import secrets
 import struct
 import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
@@ -42,11 +44,19 @@ MAX_ELEMENTS = 1 << 26  # elements of x in total (512 MiB as int64)
 MAX_SAMPLE_ELEMENTS = 1 << 22
 MAX_RANK = 4  # of a sample
 MAX_FILE_BYTES = 1 << 30
+# The arrays once decompressed and converted to int64, as they are stored canonically: a
+# compressed .npz (or a CSV of one-digit numbers) is much smaller than that.
+MAX_DATA_BYTES = (MAX_ELEMENTS + MAX_SAMPLES) * 8
 MAX_CLASSES = 1 << 16
+_INT64_BYTES = 8
 
 
 class DatasetError(InvalidInputError):
     """A test-set file or array pair that is malformed or out of bounds."""
+
+
+class DatasetTooLarge(DatasetError):
+    """A test set whose arrays, decompressed and stored as int64, exceed the size limit."""
 
 
 def validate(
@@ -134,10 +144,20 @@ def _check_file_size(path: str | os.PathLike[str], max_bytes: int) -> None:
         raise DatasetError(f"file of {size} bytes exceeds the limit of {max_bytes}")
 
 
-def _read_npy_member(zf: zipfile.ZipFile, name: str, max_elements: int) -> np.ndarray:
+def _too_large(what: str, size: int, max_data_bytes: int) -> DatasetTooLarge:
+    return DatasetTooLarge(
+        f"{what} takes {size} bytes as int64 once decompressed; the limit is {max_data_bytes}"
+    )
+
+
+def _read_npy_member(
+    zf: zipfile.ZipFile, name: str, max_elements: int, budget: int, max_data_bytes: int
+) -> np.ndarray:
+    """One array of the archive. Its header alone is read first: the shape must be a tuple
+    of non-negative integers of bounded rank and element count, and the data it promises
+    (decompressed, and as int64) must fit ``budget`` bytes, before any data is read."""
     info = zf.getinfo(name)
     with zf.open(info) as f:
-        # Read the header alone first: shape and dtype are checked before the data is read.
         try:
             version = np.lib.format.read_magic(f)
             if version == (1, 0):
@@ -150,9 +170,18 @@ def _read_npy_member(zf: zipfile.ZipFile, name: str, max_elements: int) -> np.nd
             raise DatasetError(f"{name}: not a valid .npy array: {exc}") from None
         if dtype.kind not in "iu" or dtype.hasobject:
             raise DatasetError(f"{name} must hold integers, got dtype {dtype}")
-        count = int(np.prod(shape, dtype=object))
+        if (
+            not isinstance(shape, tuple)
+            or len(shape) > 1 + MAX_RANK
+            or not all(isinstance(d, int) and d >= 0 for d in shape)
+        ):
+            raise DatasetError(f"{name}: invalid shape {shape!r} in the array header")
+        count = math.prod(shape)
         if count > max_elements:
             raise DatasetError(f"{name} has {count} elements; the limit is {max_elements}")
+        stored = count * _INT64_BYTES  # integer dtypes are at most 8 bytes
+        if stored > budget:
+            raise _too_large(f"{name} ({count} elements)", stored, max_data_bytes)
         expected = count * dtype.itemsize
         data = f.read(expected + 1)
     if len(data) != expected:
@@ -169,17 +198,24 @@ def load_npz(
     input_range: tuple[int, int] | None = None,
     max_samples: int = MAX_SAMPLES,
     max_file_bytes: int = MAX_FILE_BYTES,
+    max_data_bytes: int = MAX_DATA_BYTES,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Load ``x`` and ``y`` from an .npz holding exactly those two integer arrays."""
+    """Load ``x`` and ``y`` from an .npz holding exactly those two integer arrays.
+
+    ``max_file_bytes`` bounds the file, ``max_data_bytes`` the arrays decompressed and
+    converted to int64 (what the canonical serialization and a stored copy take): both are
+    checked before the data is read (DatasetTooLarge)."""
     _check_file_size(path, max_file_bytes)
     try:
         with zipfile.ZipFile(path) as zf:
             names = sorted(zf.namelist())
             if names != ["x.npy", "y.npy"]:
                 raise DatasetError(f"the .npz must hold exactly arrays x and y, found {names}")
-            x = _read_npy_member(zf, "x.npy", MAX_ELEMENTS)
-            y = _read_npy_member(zf, "y.npy", max_samples)
-    except zipfile.BadZipFile as exc:
+            x = _read_npy_member(zf, "x.npy", MAX_ELEMENTS, max_data_bytes, max_data_bytes)
+            y = _read_npy_member(
+                zf, "y.npy", max_samples, max_data_bytes - x.size * _INT64_BYTES, max_data_bytes
+            )
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise DatasetError(f"not an .npz file: {exc}") from None
     return validate(
         x, y, input_shape=input_shape, num_classes=num_classes, input_range=input_range,
@@ -202,11 +238,13 @@ def load_csv(
     header: bool = False,
     max_samples: int = MAX_SAMPLES,
     max_file_bytes: int = MAX_FILE_BYTES,
+    max_data_bytes: int = MAX_DATA_BYTES,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Load a CSV test set: one sample per row, the label first, then the flattened input.
 
     Every field must be a plain integer (``"3"``, ``"-12"``; ``"3.0"`` is refused). With
-    ``input_shape`` each row is reshaped to it; otherwise samples stay flat.
+    ``input_shape`` each row is reshaped to it; otherwise samples stay flat. The values, as
+    int64, must fit ``max_data_bytes`` (counted while reading).
     """
     _check_file_size(source, max_file_bytes)
     with open(source, newline="", encoding="utf-8") as f:
@@ -215,25 +253,28 @@ def load_csv(
     labels: list[int] = []
     samples: list[list[int]] = []
     width = None
-    for line, row in enumerate(rows, start=1):
-        if header and line == 1:
-            continue
-        if not row or all(not cell.strip() for cell in row):
-            continue  # blank lines (a trailing newline) carry nothing
-        if len(labels) >= max_samples:
-            raise DatasetError(f"more than {max_samples} samples")
-        try:
-            values = [_parse_int(cell) for cell in row]
-        except ValueError as exc:
-            raise DatasetError(f"line {line}: {exc}") from None
-        if len(values) < 2:
-            raise DatasetError(f"line {line}: a label and at least one feature are needed")
-        if width is None:
-            width = len(values)
-        elif len(values) != width:
-            raise DatasetError(f"line {line}: {len(values)} columns, expected {width}")
-        labels.append(values[0])
-        samples.append(values[1:])
+    stored = 0
+    try:
+        for line, row in enumerate(rows, start=1):
+            if header and line == 1:
+                continue
+            if not row or all(not cell.strip() for cell in row):
+                continue  # blank lines (a trailing newline) carry nothing
+            if len(labels) >= max_samples:
+                raise DatasetError(f"more than {max_samples} samples")
+            stored += len(row) * _INT64_BYTES
+            if stored > max_data_bytes:
+                raise _too_large(f"the values up to line {line}", stored, max_data_bytes)
+            try:
+                values = [_parse_int(cell) for cell in row]
+            except ValueError as exc:
+                raise DatasetError(f"line {line}: {exc}") from None
+            width = _check_row(values, width, line)
+            labels.append(values[0])
+            samples.append(values[1:])
+    except csv.Error as exc:
+        # e.g. a field longer than the csv module's limit, or a NUL byte
+        raise DatasetError(f"line {rows.line_num}: not a valid CSV row: {exc}") from None
     if not labels:
         raise DatasetError("the CSV file holds no samples")
     try:
@@ -252,6 +293,14 @@ def load_csv(
         x, y, input_shape=input_shape, num_classes=num_classes, input_range=input_range,
         max_samples=max_samples,
     )  # fmt: skip
+
+
+def _check_row(values: list[int], width: int | None, line: int) -> int:
+    if len(values) < 2:
+        raise DatasetError(f"line {line}: a label and at least one feature are needed")
+    if width is not None and len(values) != width:
+        raise DatasetError(f"line {line}: {len(values)} columns, expected {width}")
+    return len(values)
 
 
 def _parse_int(cell: str) -> int:

@@ -15,6 +15,7 @@ import pytest
 from zkproofs.ml.datasets import (
     CANONICAL_DOMAIN,
     DatasetError,
+    DatasetTooLarge,
     canonical_bytes,
     load_csv,
     load_npz,
@@ -187,3 +188,80 @@ def test_ml_package_never_uses_insecure_randomness():
     pattern = re.compile(r"^\s*(import random|from random |.*numpy\.random|.*np\.random)", re.M)
     for source in root.glob("*.py"):
         assert not pattern.search(source.read_text()), source
+
+
+# ------------------------------------------------------------------ size bounds
+
+
+def _npy_header(shape, descr="<i8") -> bytes:
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": descr, "fortran_order": False, "shape": shape}
+    )
+    return b"\x93NUMPY\x01\x00" + header.getvalue()[8:]
+
+
+def _y_member() -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, Y.astype(np.int64))
+    return buf.getvalue()
+
+
+def test_negative_dimension_is_refused_before_reading(tmp_path: Path):
+    """A header with a negative dimension used to pass the element check (the product is
+    negative) and make the reader take the whole decompressed stream: 1 MB of upload held
+    2.2 GB. Here 2 MB of zeros compress to almost nothing; nothing of them may be read."""
+    import tracemalloc
+
+    path = tmp_path / "negative.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("x.npy", "w") as member:
+            member.write(_npy_header((-1, 4)))
+            for _ in range(32):
+                member.write(bytes(1 << 16))
+        zf.writestr("y.npy", _y_member())
+    assert path.stat().st_size < 20_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetError, match="invalid shape"):
+            load_npz(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20  # the 2 MB stream was never read
+
+
+def test_decompressed_size_is_bounded_before_reading(tmp_path: Path):
+    """A legal compressed .npz far larger once decompressed (and stored as int64) is refused
+    by the shape in its header, against max_data_bytes."""
+    x = np.zeros((4096, 64), dtype=np.uint8)  # 256 KiB as uint8, 2 MiB as int64
+    y = np.zeros(4096, dtype=np.uint8)
+    path = tmp_path / "compressed.npz"
+    np.savez_compressed(path, x=x, y=y)
+    assert path.stat().st_size < 10_000
+    with pytest.raises(DatasetTooLarge, match="once decompressed"):
+        load_npz(path, max_data_bytes=1 << 20)
+    # x fits alone; x and y together do not.
+    with pytest.raises(DatasetTooLarge, match="y.npy"):
+        load_npz(path, max_data_bytes=4096 * 64 * 8 + 4096 * 8 - 1)
+    loaded, _ = load_npz(path, max_data_bytes=4096 * 65 * 8)
+    assert loaded.shape == (4096, 64)
+
+
+def test_csv_size_is_bounded_as_int64(tmp_path: Path):
+    path = tmp_path / "small-digits.csv"
+    path.write_text("0,1,2,3,4\n" * 100)  # 1 KB of text, 4 KB as int64
+    with pytest.raises(DatasetTooLarge, match="once decompressed"):
+        load_csv(path, max_data_bytes=2000)
+    assert load_csv(path, max_data_bytes=4000)[0].shape == (100, 4)
+
+
+def test_csv_field_over_the_csv_modules_limit_is_a_dataset_error(tmp_path: Path):
+    path = tmp_path / "long-field.csv"
+    path.write_text("0,1,2\n1," + "9" * 140_000 + ",3\n")
+    with pytest.raises(DatasetError, match="line 2: not a valid CSV row"):
+        load_csv(path)
+    nul = tmp_path / "nul.csv"
+    nul.write_bytes(b"0,1,2\n1,\x00,3\n")
+    with pytest.raises(DatasetError, match="line 2"):
+        load_csv(nul)
