@@ -21,6 +21,7 @@ from .architecture import (
     MaxPool2d,
     ModelLimitError,
     QuantizedModel,
+    Reshape,
     TensorSlot,
 )
 from .datasets import (
@@ -85,6 +86,7 @@ __all__ = [
     "QuantizationError",
     "QuantizationReport",
     "QuantizedModel",
+    "Reshape",
     "TensorSlot",
     "UnsupportedOperatorError",
     "canonical_bytes",

@@ -49,6 +49,7 @@ from .architecture import (
     MaxPool2d,
     ModelLimitError,
     QuantizedModel,
+    Reshape,
     signed_range,
 )
 from .evaluate import (
@@ -129,7 +130,8 @@ class FloatConv2d:
         return Conv2d(i, o, k, self.stride, self.padding, relu=self.relu)
 
 
-FloatLayer = FloatDense | FloatConv2d | AvgPool2d | MaxPool2d | Flatten
+FloatLayer = FloatDense | FloatConv2d | AvgPool2d | MaxPool2d | Flatten | Reshape
+_FLOAT_LAYER_TYPES = (FloatDense, FloatConv2d, AvgPool2d, MaxPool2d, Flatten, Reshape)
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,7 +145,7 @@ class FloatModel:
     def __post_init__(self) -> None:
         layers = tuple(self.layers)
         for i, layer in enumerate(layers):
-            if not isinstance(layer, (FloatDense, FloatConv2d, AvgPool2d, MaxPool2d, Flatten)):
+            if not isinstance(layer, _FLOAT_LAYER_TYPES):
                 raise ArchitectureError(f"layer {i} is a {type(layer).__name__}")
         if len(layers) > MAX_LAYERS:
             raise ModelLimitError(f"more than {MAX_LAYERS} layers")
@@ -178,6 +180,8 @@ class FloatModel:
                 a = pool_forward(a, layer.kernel, layer.stride, "sum") / layer.kernel**2
             elif isinstance(layer, MaxPool2d):
                 a = pool_forward(a, layer.kernel, layer.stride, "max")
+            elif isinstance(layer, Reshape):
+                a = a.reshape(a.shape[0], *layer.shape)
             else:
                 a = a.reshape(a.shape[0], -1)
             if getattr(layer, "relu", False):
