@@ -283,6 +283,7 @@ class QuantizationReport:
         return self.agreement >= AGREEMENT_TARGET
 
     def summary(self) -> str:
+        """Attempts, widths, clipping, calibration accuracy and agreement, then per layer."""
         lines = []
         if len(self.attempts) > 1:
             tried = "; ".join(str(a) for a in self.attempts)
@@ -297,6 +298,10 @@ class QuantizationReport:
                 f"samples lay outside the input range and were clipped to it"
             )
         lines.append(f"calibration: {self.calibration}")
+        return "\n".join(lines + self.layer_lines())
+
+    def layer_lines(self) -> list[str]:
+        lines = []
         for lq in self.layers:
             if lq.weight_exponent is None:
                 lines.append(f"  {lq.index}: {lq.kind}, peak {lq.calibration_peak}")
@@ -307,7 +312,7 @@ class QuantizationReport:
                     f"peak {lq.calibration_peak}"
                 )
         lines.append(f"worst-case intervals within ±2^{self.worst_case_bits}")
-        return "\n".join(lines)
+        return lines
 
 
 def compare(
