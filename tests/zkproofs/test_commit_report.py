@@ -147,7 +147,7 @@ def test_calibration_outside_the_domain_is_clipped_with_a_warning(published):
 
 def test_the_default_weight_width_is_reported(published):
     res = published.commit("--dry-run")
-    assert re.search(r"quantized with (8|12|16)-bit weights and (8|16)-bit activations", res.out)
+    assert re.search(r"quantized with (8|12|16)-bit weights and (8|12|16)-bit activations", res.out)
 
 
 # ------------------------------------------------------------------ competition init

@@ -57,7 +57,7 @@ def quantized_model(args, spec):
     """Load the ONNX model, quantize it for the competition's declared inputs and print the
     report; returns (model, report)."""
     from ..ml.onnx_import import OnnxImportError, load_onnx
-    from ..ml.quantize import QuantizationError, quantize_auto
+    from ..ml.quantize import LOGIT_ERROR_TARGET, QuantizationError, quantize_auto
 
     try:
         float_model = load_onnx(args.model)
@@ -94,7 +94,14 @@ def quantized_model(args, spec):
         print(f"accuracy on the calibration data: float model {_percent(acc.float_accuracy)}, "
               f"quantized model {_percent(acc.quantized_accuracy)}")
     print(f"the quantized model predicts the float model's label on "
-          f"{_percent(acc.agreement)} of the calibration samples")
+          f"{_percent(acc.agreement)} of the calibration samples; its logits deviate from "
+          f"the float ones by at most {_percent(report.logit_error)} of their spread on 95% "
+          f"of them")
+    if report.meets_target and report.logit_error > LOGIT_ERROR_TARGET:
+        print(f"note: the logits deviate by more than {_percent(LOGIT_ERROR_TARGET)} even with "
+              f"the widest weights tried: weights of very different magnitudes in one layer "
+              f"(scaled features folded into the first layer, say) lose precision; the labels "
+              f"still agree")
     if report.clipped_values:
         print(f"warning: {report.clipped_values} calibration values ({report.clipped_samples} "
               f"samples) were outside [{lo}, {hi}] and were clipped: check that the calibration "

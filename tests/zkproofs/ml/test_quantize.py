@@ -17,11 +17,13 @@ from zkproofs.ml import (
     count_correct,
     intervals,
     load_onnx,
+    logits,
     predict,
     quantize,
     quantize_auto,
 )
 from zkproofs.ml.architecture import signed_range
+from zkproofs.ml.quantize import AUTO_WIDTHS, LOGIT_ERROR_TARGET
 
 from .helpers import to_onnx_bytes, torch_like_conv_net
 
@@ -193,6 +195,13 @@ def test_quantize_auto_widens_the_weights_until_the_models_agree():
     assert all(a.agreement < AGREEMENT_TARGET for a in report.attempts[:-1])
     assert model.architecture.layers[0].weight_bits == report.weight_bits
     assert "tried 8-bit weights" in report.summary()
+    # The logit error is what the report says it is: the 95th percentile of the largest
+    # logit deviation per sample, relative to the float logits' standard deviation.
+    f = fm.logits(x_tr / 100)
+    q = logits(model, x_tr) / report.layers[-1].output_scale
+    expected = np.quantile(np.abs(q - f).max(axis=1) / f.std(), 0.95)
+    assert report.logit_error == pytest.approx(expected, rel=1e-9)
+    assert report.logit_error <= LOGIT_ERROR_TARGET < narrow.logit_error
     # On the test split too, the widened model is the trained model.
     q_pred = predict(model, x_te)
     assert np.mean(q_pred == float_pred) >= 0.98
@@ -200,11 +209,20 @@ def test_quantize_auto_widens_the_weights_until_the_models_agree():
 
 
 def test_quantize_auto_keeps_8_bits_when_they_suffice_and_honours_a_given_width(
-    digits, mlp_float
+    digits, mlp_float, breast_cancer
 ):
-    model, report = quantize_auto(mlp_float, digits.x_train, digits.y_train, input_range=(0, 16))
+    model, x_tr, _, y_tr, _ = breast_cancer
+    fm = load_onnx(to_onnx_bytes(model, 30, zipmap=False))
+    q, report = quantize_auto(fm, x_tr, y_tr, input_range=(-64, 64), input_scale=8)
     assert len(report.attempts) == 1 and report.weight_bits == 8 and report.meets_target
-    assert model == quantize(mlp_float, digits.x_train, digits.y_train, input_range=(0, 16))[0]
+    assert report.logit_error <= LOGIT_ERROR_TARGET
+    assert q == quantize(fm, x_tr, y_tr, input_range=(-64, 64), input_scale=8)[0]
+    # 8-bit weights and activations agree on the digits MLP's labels but not its logits.
+    _, digits_report = quantize_auto(mlp_float, digits.x_train, digits.y_train,
+                                     input_range=(0, 16))  # fmt: skip
+    first = digits_report.attempts[0]
+    assert first.agreement >= AGREEMENT_TARGET and first.logit_error > LOGIT_ERROR_TARGET
+    assert digits_report.logit_error <= LOGIT_ERROR_TARGET < first.logit_error
     _, fixed = quantize_auto(mlp_float, digits.x_train, digits.y_train, input_range=(0, 16),
                              weight_bits=6)  # fmt: skip
     assert {a.weight_bits for a in fixed.attempts} == {6} and fixed.weight_bits == 6
@@ -214,9 +232,9 @@ def test_quantize_auto_falls_back_to_the_best_agreement(digits, lr_float):
     # An unreachable target: every width is tried and the best kept (narrowest on ties).
     _, report = quantize_auto(lr_float, digits.x_train, digits.y_train, input_range=(0, 16),
                               target=1.01)  # fmt: skip
-    assert len(report.attempts) == 4
-    best = max(a.agreement for a in report.attempts)
-    first_best = next(a for a in report.attempts if a.agreement == best)
+    assert len(report.attempts) == len(AUTO_WIDTHS)
+    best = max((a.agreement, -a.logit_error) for a in report.attempts)
+    first_best = next(a for a in report.attempts if (a.agreement, -a.logit_error) == best)
     assert (report.weight_bits, report.activation_bits) == (
         first_best.weight_bits, first_best.activation_bits,
     )  # fmt: skip
