@@ -85,7 +85,8 @@ def quantized_model(args, spec):
     except (QuantizationError, ValueError) as exc:
         raise UsageError(f"quantization failed: {exc}") from None
     if len(report.attempts) > 1:
-        print("tried " + "; ".join(str(a) for a in report.attempts))
+        print("widths tried (until the labels agree on 99% and the logits within 1%):")
+        print("\n".join(f"  {a}" for a in report.attempts))
     print(f"quantized with {report.weight_bits}-bit weights and {report.activation_bits}-bit "
           f"activations:")
     print("\n".join(report.layer_lines()))
@@ -94,9 +95,9 @@ def quantized_model(args, spec):
         print(f"accuracy on the calibration data: float model {_percent(acc.float_accuracy)}, "
               f"quantized model {_percent(acc.quantized_accuracy)}")
     print(f"the quantized model predicts the float model's label on "
-          f"{_percent(acc.agreement)} of the calibration samples; its logits deviate from "
-          f"the float ones by at most {_percent(report.logit_error)} of their spread on 95% "
-          f"of them")
+          f"{_percent(acc.agreement)} of the calibration samples;")
+    print(f"its logits deviate from the float ones by at most {_percent(report.logit_error)} "
+          f"of their spread on 95% of them")
     if report.meets_target and report.logit_error > LOGIT_ERROR_TARGET:
         print(f"note: the logits deviate by more than {_percent(LOGIT_ERROR_TARGET)} even with "
               f"the widest weights tried: weights of very different magnitudes in one layer "
