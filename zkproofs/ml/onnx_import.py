@@ -452,20 +452,11 @@ class _Importer:
         bias = layer.bias + layer.weight.sum(axis=(2, 3)) @ c_ch
         return replace(layer, weight=weight, bias=bias)
 
-    def fold_into_last(self, x: _Act, scale: np.ndarray | None, offset: np.ndarray) -> _Act:
-        """y = scale·(W·x + b) + offset per output channel, folded into the last linear layer
-        (only directly after it, before any Relu or pooling)."""
+    def fold_into_last(self, x: _Act, scale: np.ndarray, offset: np.ndarray) -> _Act:
+        """y = scale·(W·x + b) + offset with one scale and offset per output channel (arrays
+        of shape (C, 1, …)), folded into the last linear layer, which it directly follows."""
         last = self.layers[-1]
-        channel_shape = (x.shape[0],) + (1,) * (len(x.shape) - 1)
-        if scale is None:
-            scale = np.ones(channel_shape)
-        scale = np.broadcast_to(scale, x.shape)
-        offset = np.broadcast_to(offset, x.shape)
-        idx = (slice(None),) + (0,) * (len(x.shape) - 1)
-        k, o = scale[idx], offset[idx]
-        if not (np.array_equal(scale, np.broadcast_to(k.reshape(channel_shape), x.shape))
-                and np.array_equal(offset, np.broadcast_to(o.reshape(channel_shape), x.shape))):
-            raise self.fail("only a per-channel constant can be folded into a convolution")
+        k, o = scale.reshape(-1), offset.reshape(-1)
         k_w = k.reshape((-1,) + (1,) * (last.weight.ndim - 1))
         self.layers[-1] = replace(last, weight=last.weight * k_w, bias=last.bias * k + o)
         return self.new_act(x.shape)
