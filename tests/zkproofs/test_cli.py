@@ -84,7 +84,8 @@ def new_arena(root: Path, x, y, x_cal, y_cal, threshold: str) -> Arena:
     datasets.save_npz(test, x, y)
     datasets.save_npz(cal, x_cal, y_cal)
     res = run_cli("competition", "init", "--test-set", test, "--classes", "10",
-                  "--threshold", threshold, "-o", comp)  # fmt: skip
+                  "--threshold", threshold, "--input-scale", "1", "--input-min", "0",
+                  "--input-max", "16", "-o", comp)  # fmt: skip
     assert res.rc == 0, res.err
     return Arena(root, test, cal, comp, root / "competition.salt", x, y, res)
 
@@ -527,7 +528,8 @@ HELP = {
              ["--test-set", "--classes", "--threshold", "--input-scale", "--input-min",
               "--input-max", "--id", "--output", "--salt-out", "--force"]),
     "commit": (["commit"], ["MODEL.onnx", "--competition", "--submitter", "--calibration",
-                            "--weight-bits", "--output", "--key", "--force"]),
+                            "--weight-bits", "--dry-run", "--yes", "--output", "--key",
+                            "--force"]),
     "prove": (["prove"], ["--competition", "--test-set", "--salt-file", "--commitment", "--key",
                           "--submitter", "--claim", "--output"]),
     "verify": (["verify"], ["proof.zkp", "--competition", "--test-set", "--salt-file",

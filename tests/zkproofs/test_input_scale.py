@@ -44,7 +44,8 @@ def _make_model(kind: str):
 
 @pytest.mark.parametrize(
     ("dataset", "kind", "scale", "weight_bits"),
-    [("iris", "lr", 16, 8), ("iris", "mlp", 16, 8), ("wine", "lr", 100, 16)],
+    # None: the default, automatic weight width (8 bits unless the calibration disagrees)
+    [("iris", "lr", 16, None), ("iris", "mlp", 16, None), ("wine", "lr", 100, 16)],
 )
 def test_commit_quantizes_for_the_declared_input_scale(
     tmp_path: Path, dataset, kind, scale, weight_bits
@@ -69,8 +70,9 @@ def test_commit_quantizes_for_the_declared_input_scale(
                 "--input-max", hi, "-o", comp)
     assert r.rc == 0, r.err
     commitment, key = tmp_path / "commitment.json", tmp_path / "model.key"
+    widths = [] if weight_bits is None else ["--weight-bits", weight_bits]
     r = run_cli("commit", onnx_path, "--competition", comp, "--submitter", SUBMITTER,
-                "--calibration", cal, "--weight-bits", weight_bits, "-o", commitment, "--key", key)
+                "--calibration", cal, *widths, "-o", commitment, "--key", key)
     assert r.rc == 0, r.err + r.out
 
     arch = commitment_fields(commitment)["architecture"]

@@ -64,10 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--test-set", required=True, help="TEST.npz with integer x and y, or CSV")
     init.add_argument("--classes", type=int, required=True, help="number of classes K")
     init.add_argument("--threshold", required=True, help="accuracy threshold, e.g. 0.9 or 9/10")
-    init.add_argument("--input-scale", type=int, default=1,
-                      help="integer steps per unit of the real input (default 1)")
-    init.add_argument("--input-min", type=int, help="declared lowest input (default: data min)")
-    init.add_argument("--input-max", type=int, help="declared highest input (default: data max)")
+    init.add_argument("--input-scale", type=int, required=True,
+                      help="integer steps per unit of the real input: a real value v is "
+                      "published as the integer x = round(v·scale)")
+    init.add_argument("--input-min", type=int, required=True,
+                      help="the lowest integer any input may take (the declared domain; never "
+                      "taken from the test data, whose extremes would leak before the reveal)")
+    init.add_argument("--input-max", type=int, required=True,
+                      help="the highest integer any input may take")
     init.add_argument("--id", help="competition UUID (default: a new one)")
     init.add_argument("-o", "--output", required=True, help="competition.json to write")
     init.add_argument("--salt-out", help="where to keep the salt (default: <output>.salt)")
@@ -98,21 +102,33 @@ def build_parser() -> argparse.ArgumentParser:
         "proof of knowledge, and check the signed receipt. The secret key file stays on this "
         "machine (by default next to the config file, mode 0600). With --competition "
         "competition.json: offline, writing the commitment and key files (-o, --key, "
-        "--submitter needed).",
+        "--submitter needed). The model is quantized for the competition's declared inputs "
+        "(it sees x / input_scale); the report compares the float and quantized models on "
+        "the calibration data, and a model that agrees on fewer than 99% of them is "
+        "committed only after confirmation (or --yes). --dry-run stops after the report.",
     )
     commit.add_argument("model", help="MODEL.onnx")
     commit.add_argument("--competition", required=True,
                         help="a competition SLUG on the site, or an offline competition.json")
     commit.add_argument("--submitter", help="offline: your account's UUID")
     commit.add_argument("--calibration", help="CAL.npz with integer x (and y) from your data")
-    commit.add_argument("--weight-bits", type=int, default=8, help="weight width (default 8)")
+    commit.add_argument("--weight-bits", type=int,
+                        help="weight width in bits (default: automatic, the narrowest of 8, 12 "
+                        "and 16 whose calibration agreement with your float model reaches 99%%)")
+    commit.add_argument("--dry-run", action="store_true",
+                        help="quantize and print the report only: nothing is committed, "
+                        "written or uploaded")
+    commit.add_argument("-y", "--yes", action="store_true",
+                        help="commit even if the quantized model agrees with the float model "
+                        "on fewer than 99%% of the calibration samples (otherwise: ask, or "
+                        "refuse off a terminal)")
     commit.add_argument("-o", "--output",
                         help="commitment.json to write (offline: required; site: a copy)")
     commit.add_argument("--key", help="secret key file to write, mode 0600 (offline: required; "
                         "site: default in the config folder)")
     commit.add_argument("--force", action="store_true",
                         help="overwrite an existing key file and commitment file")
-    site_options(commit, url=False)
+    site_options(commit)
     commit.set_defaults(func=cmd_commit, subparser=commit)
 
     prove = sub.add_parser(

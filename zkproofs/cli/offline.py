@@ -29,7 +29,7 @@ from .common import (
     read_json,
     write_private,
 )
-from .model import quantized_model
+from .model import confirm_commit, quantized_model
 from .output import utc_text, verify_and_report
 from .progress import ProgressBar
 from .remote import commit_remote, prove_remote, receipt_from_record, verify_remote
@@ -41,11 +41,15 @@ def cmd_competition_init(args) -> int:
         raise UsageError("--classes must be at least 2")
     if int(y.max()) >= args.classes:
         raise UsageError(f"labels go up to {int(y.max())}; --classes {args.classes} is too few")
-    lo = int(x.min()) if args.input_min is None else args.input_min
-    hi = int(x.max()) if args.input_max is None else args.input_max
+    # The domain is the organizer's declaration, never read off the hidden test set: its
+    # minimum and maximum would otherwise be published before the reveal.
+    lo, hi = args.input_min, args.input_max
+    if lo > hi:
+        raise UsageError(f"--input-min {lo} is above --input-max {hi}")
     if int(x.min()) < lo or int(x.max()) > hi:
         raise UsageError(
-            f"test inputs lie in [{int(x.min())}, {int(x.max())}], outside [{lo}, {hi}]"
+            f"some test inputs lie outside the declared domain [{lo}, {hi}]: clip or rescale "
+            f"the test set, or declare a wider domain"
         )
     salt = datasets.new_salt()
     try:
@@ -65,7 +69,8 @@ def cmd_competition_init(args) -> int:
     Path(args.output).write_text(spec.to_json() + "\n")
     write_private(str(salt_path), (salt.hex() + "\n").encode(), args.force)
     print(f"competition {spec.competition_id}: {spec.num_samples} samples, "
-          f"{spec.num_classes} classes, inputs {list(spec.input_shape)} in [{lo}, {hi}], "
+          f"{spec.num_classes} classes, inputs {list(spec.input_shape)}: integers in "
+          f"[{lo}, {hi}] at scale {spec.input_scale} (real value = x / {spec.input_scale}), "
           f"threshold {spec.threshold} (at least {spec.required_correct} correct)")
     print(f"wrote {args.output} (public) and {salt_path} (keep secret until the reveal)")
     return EXIT_OK
@@ -81,13 +86,18 @@ def require_offline(args, command: str, *names: str) -> None:
 def cmd_commit(args) -> int:
     if not Path(args.competition).is_file():
         return commit_remote(args)
+    if args.dry_run:
+        quantized_model(args, load_spec(args.competition))
+        print("dry run: nothing committed, no file written")
+        return EXIT_OK
     require_offline(args, "commit", "submitter", "output", "key")
     spec = load_spec(args.competition)
     submitter = parse_submitter(args.submitter)
     for path in (args.key, args.output):
         if Path(path).exists() and not args.force:
             raise UsageError(f"{path} exists; pass --force to overwrite it")
-    model = quantized_model(args, spec)
+    model, report = quantized_model(args, spec)
+    confirm_commit(args, report)
     try:
         committed = accuracy.commit_model(model, spec, submitter)
     except accuracy.CommitmentError as exc:

@@ -23,6 +23,7 @@ from ..competition import CompetitionSpec, SpecError
 from ..errors import VerificationError
 from ..formats import FormatError
 from ..ml import datasets
+from ..ml.architecture import ArchitectureError
 from .common import (
     COMMITMENT_FILE_VERSION,
     EXIT_INVALID,
@@ -33,7 +34,7 @@ from .common import (
     commitment_document,
     write_private,
 )
-from .model import quantized_model
+from .model import confirm_commit, quantized_model
 from .output import print_submission, table, utc_text, verify_and_report
 from .progress import ProgressBar
 
@@ -206,23 +207,38 @@ def _check_receipt(site_key_hex: str, rec, signature: bytes, backend: str) -> No
 
 def commit_remote(args) -> int:
     slug = check_slug(args.competition)
-    cfg, site = site_client(args, login=True)
-    me = site.me()  # checks the token before the slow part, and gives the submitter id
-    submitter = uuid.UUID(me["id"])
+    # A dry run only reads the public competition: no login needed, nothing uploaded.
+    cfg, site = site_client(args, login=not args.dry_run)
+    if not args.dry_run:
+        me = site.me()  # checks the token before the slow part, and gives the submitter id
+        submitter = uuid.UUID(me["id"])
     comp = site.competition(slug)
     spec = _spec_of(comp)
     if comp["phase"] != "open":
-        raise api.TimelineError(
-            f"{slug} takes commitments until the reveal at {utc_text(comp['reveal_at'])}; "
-            f"it is now {comp['phase']}", code="commitments_closed")
+        message = (f"{slug} takes commitments until the reveal at {utc_text(comp['reveal_at'])}; "
+                   f"it is now {comp['phase']}")
+        if not args.dry_run:
+            raise api.TimelineError(message, code="commitments_closed")
+        print(f"note: {message}", file=sys.stderr)
     if (comp.get("test_set") or {}).get("digest") != spec.test_set_digest.hex():
         raise api.ServerError("the site's test-set digest and competition spec disagree")
-    model = quantized_model(args, spec)
+    model, report = quantized_model(args, spec)
+    arch = model.architecture
+    try:
+        arch.check_limits(max_parameters=comp.get("max_parameters"),
+                          max_layers=comp.get("max_layers"))
+    except ArchitectureError as exc:
+        raise UsageError(f"{slug} does not accept this model: {exc}") from None
+    if args.dry_run:
+        print(f"dry run: nothing committed or uploaded to {slug}")
+        return EXIT_OK
+    cap = comp.get("commitment_cap")
+    confirm_commit(args, report, slot_note=(
+        f", using one of your {cap} commitment slots for {slug}" if cap else ""))
     try:
         committed = accuracy.commit_model(model, spec, submitter)
     except accuracy.CommitmentError as exc:
         raise UsageError(str(exc)) from None
-    arch = model.architecture
     folder = competition_dir(site.base_url, slug)
     _private_dir(folder)
     short = committed.commitment_digest.hex()[:16]

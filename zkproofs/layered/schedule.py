@@ -42,7 +42,7 @@ from ..errors import InvalidInputError
 from ..lookup import logup_gkr
 from ..lookup.tables import MAX_BITS, Kind, Table
 from ..ml import evaluate
-from ..ml.architecture import Architecture, Dense, Flatten
+from ..ml.architecture import Architecture, Dense, Flatten, Reshape
 from ..proofstream import EQUALITY, Size, dot_size, sumcheck_size
 
 PROTOCOL_VERSION = 2
@@ -357,7 +357,7 @@ def build(arch: Architecture, num_samples: int, claimed: int = 0) -> Schedule:
     if not 0 <= claimed <= n:
         raise ScheduleError(f"the claimed count {claimed} is not in [0, {n}]")
     for i, layer in enumerate(arch.layers):
-        if not isinstance(layer, (Dense, Flatten)):
+        if not isinstance(layer, (Dense, Flatten, Reshape)):
             raise ScheduleError(
                 f"layer {i} ({layer.KIND}) is not supported by protocol v2 yet"
             )

@@ -21,6 +21,7 @@ from .architecture import (
     MaxPool2d,
     ModelLimitError,
     QuantizedModel,
+    Reshape,
     TensorSlot,
 )
 from .datasets import (
@@ -48,7 +49,9 @@ from .evaluate import (
 )
 from .onnx_import import OnnxImportError, OnnxLimitError, UnsupportedOperatorError, load_onnx
 from .quantize import (
+    AGREEMENT_TARGET,
     Accuracy,
+    Attempt,
     FloatConv2d,
     FloatDense,
     FloatModel,
@@ -56,13 +59,16 @@ from .quantize import (
     QuantizationReport,
     compare,
     quantize,
+    quantize_auto,
 )
 
 __all__ = [
+    "AGREEMENT_TARGET",
     "INTERVAL_BOUND",
     "Accuracy",
     "Architecture",
     "ArchitectureDecodeError",
+    "Attempt",
     "ArchitectureError",
     "AvgPool2d",
     "Conv2d",
@@ -85,6 +91,7 @@ __all__ = [
     "QuantizationError",
     "QuantizationReport",
     "QuantizedModel",
+    "Reshape",
     "TensorSlot",
     "UnsupportedOperatorError",
     "canonical_bytes",
@@ -98,6 +105,7 @@ __all__ = [
     "new_salt",
     "predict",
     "quantize",
+    "quantize_auto",
     "salted_digest",
     "save_npz",
     "trace",

@@ -17,6 +17,11 @@ Layers (integer semantics in :mod:`zkproofs.ml.evaluate`, the definition):
 - ``AvgPool2d(kernel, stride)``: ``floor(window sum / kernel²)``; no padding, floor mode.
 - ``MaxPool2d(kernel, stride)``: window maximum; no padding, floor mode.
 - ``Flatten``: ``(C, H, W)`` → ``(C·H·W,)`` in C order.
+- ``Reshape(channels, height, width)``: ``(C·H·W,)`` → ``(C, H, W)`` in C order (input element
+  ``c·H·W + h·W + w`` becomes ``[c, h, w]``): the inverse of Flatten, a pure relabeling of the
+  same integers with no arithmetic. It exists so that a competition whose inputs are flat
+  vectors (a 784-pixel row) can be read by a convolutional model as an image, and it is
+  allowed only as the first layer, on a flat input.
 
 The last layer is the logit layer: a Dense layer with shift 0 whose outputs are the K logits;
 the prediction is the index of the largest logit, the lowest index winning ties.
@@ -36,6 +41,7 @@ Binary encoding (version 1, all integers big-endian)::
         AvgPool (3): u16 kernel, u16 stride
         MaxPool (4): u16 kernel, u16 stride
         Flatten (5): nothing
+        Reshape (6): u32 channels, u32 height, u32 width
 
 There is exactly one encoding per architecture (every field is fixed-width and validated),
 so :meth:`Architecture.digest` — SHA-256 of the encoding — identifies it.
@@ -247,9 +253,38 @@ class Flatten:
         return (int(np.prod(shape)),)
 
 
-Layer = Dense | Conv2d | AvgPool2d | MaxPool2d | Flatten
+@dataclass(frozen=True)
+class Reshape:
+    """Flat ``(C·H·W,)`` → ``(C, H, W)`` in C order; only as the first layer (see above)."""
+
+    channels: int
+    height: int
+    width: int
+
+    TAG: ClassVar[int] = 6
+    KIND: ClassVar[str] = "reshape"
+
+    def __post_init__(self) -> None:
+        _check_int("Reshape.channels", self.channels, 1, MAX_DIM)
+        _check_int("Reshape.height", self.height, 1, MAX_DIM)
+        _check_int("Reshape.width", self.width, 1, MAX_DIM)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.channels, self.height, self.width)
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        size = self.channels * self.height * self.width
+        if len(shape) != 1 or shape[0] != size:
+            raise ArchitectureError(
+                f"Reshape to {self.shape} needs a flat input of {size} elements, got shape {shape}"
+            )
+        return self.shape
+
+
+Layer = Dense | Conv2d | AvgPool2d | MaxPool2d | Flatten | Reshape
 ParametricLayer = Dense | Conv2d
-LAYER_TYPES: tuple[type, ...] = (Dense, Conv2d, AvgPool2d, MaxPool2d, Flatten)
+LAYER_TYPES: tuple[type, ...] = (Dense, Conv2d, AvgPool2d, MaxPool2d, Flatten, Reshape)
 _BY_TAG = {cls.TAG: cls for cls in LAYER_TYPES}
 _BY_KIND = {cls.KIND: cls for cls in LAYER_TYPES}
 
@@ -324,6 +359,10 @@ class Architecture:
         for i, layer in enumerate(layers):
             if not isinstance(layer, LAYER_TYPES):
                 raise ArchitectureError(f"layer {i} is a {type(layer).__name__}, not a layer")
+            if isinstance(layer, Reshape) and i != 0:
+                raise ArchitectureError(
+                    f"layer {i} (reshape): a Reshape is allowed only as the first layer"
+                )
             try:
                 shape = layer.output_shape(shape)
             except ArchitectureError as exc:
@@ -439,6 +478,8 @@ class Architecture:
                 )
             elif isinstance(layer, (AvgPool2d, MaxPool2d)):
                 out.append(struct.pack(">HH", layer.kernel, layer.stride))
+            elif isinstance(layer, Reshape):
+                out.append(struct.pack(">III", *layer.shape))
         return b"".join(out)
 
     @classmethod
@@ -480,6 +521,8 @@ class Architecture:
                     layers.append(_BY_TAG[tag](k, st))
                 elif tag == Flatten.TAG:
                     layers.append(Flatten())
+                elif tag == Reshape.TAG:
+                    layers.append(Reshape(*reader.unpack(">III")))
                 else:
                     raise ArchitectureDecodeError(f"unknown layer tag {tag}")
             reader.finish()

@@ -30,6 +30,9 @@ Gadgets (docs/protocol.md §12):
 - count: b_i boolean; for each class j ≠ y_i, b_i·(ℓ_{y_i} − ℓ_j − [j < y_i]) ∈ [0, 2^k);
   Σ b_i = c. With b_i = 1 this says the lowest-index argmax of the logits is y_i.
 
+Flatten and Reshape are relabelings: the next layer reads the same variables (or public
+values) under new indices, C order; they add no variable and no constraint.
+
 Every interval is checked to stay below 2^60, so no coefficient or value leaves int64 and
 every field equation between range-checked quantities is an equation over the integers.
 """
@@ -52,6 +55,7 @@ from .architecture import (
     Flatten,
     MaxPool2d,
     QuantizedModel,
+    Reshape,
 )
 
 COMPILER_BOUND = 1 << 60
@@ -486,11 +490,12 @@ class _Compiler:
             if isinstance(layer, (Dense, Conv2d)):
                 form, out_shape = self.linear_form(index, layer, act)
                 act = self.requantize(index, layer, form, out_shape, tr)
-            elif isinstance(layer, Flatten):
+            elif isinstance(layer, (Flatten, Reshape)):
+                # A relabeling of the same wires: no variable, no constraint.
+                shape = (self.n, *self.arch.shapes[index])
                 if isinstance(act, _Public):
-                    act = _Public(act.val.reshape(self.n, -1))
+                    act = _Public(act.val.reshape(shape))
                 else:
-                    shape = (self.n, -1)
                     full = act.idx.shape
                     act = _Vars(act.idx.reshape(shape),
                                 None if act.val is None else act.val.reshape(shape),

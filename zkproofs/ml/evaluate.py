@@ -11,6 +11,7 @@ architecture's declared input range), layer by layer:
   power of two; the circuit proves ``acc = q·kernel² + r`` with ``0 ≤ r < kernel²``).
 - MaxPool2d: ``out = window maximum``.
 - Flatten: ``out = reshape(N, -1)`` in C order.
+- Reshape (first layer only): ``out = reshape(N, C, H, W)`` in C order; no arithmetic.
 
 The prediction is the index of the largest logit with the LOWEST index winning ties
 (``np.argmax`` does exactly this).
@@ -49,6 +50,7 @@ from .architecture import (
     Layer,
     MaxPool2d,
     QuantizedModel,
+    Reshape,
     signed_range,
 )
 
@@ -96,7 +98,7 @@ class LayerIntervals:
 
     Dense/Conv2d: ``acc`` = W·x + b, ``quotient`` = floor(acc / 2^shift), ``out`` = after
     ReLU. AvgPool2d: ``acc`` = window sum, ``quotient`` = ``out`` = floor(acc / kernel²).
-    MaxPool2d and Flatten: only ``out``.
+    MaxPool2d, Flatten and Reshape: only ``out``.
     """
 
     index: int
@@ -239,9 +241,9 @@ def interval_step(
         # max is monotone in every argument, so window maxima of the bounds bound the max.
         lo = _window_reduce(lo, layer.kernel, layer.stride, "max")
         hi = _window_reduce(hi, layer.kernel, layer.stride, "max")
-    elif isinstance(layer, Flatten):
-        lo = np.broadcast_to(lo, (batch, *in_shape)).reshape(batch, -1)
-        hi = np.broadcast_to(hi, (batch, *in_shape)).reshape(batch, -1)
+    elif isinstance(layer, (Flatten, Reshape)):
+        lo = np.broadcast_to(lo, (batch, *in_shape)).reshape(out_shape)
+        hi = np.broadcast_to(hi, (batch, *in_shape)).reshape(out_shape)
     else:  # pragma: no cover - Architecture admits only the types above
         raise TypeError(f"unknown layer {layer!r}")
     result = _full(lo, hi, out_shape)
@@ -357,6 +359,8 @@ def apply_layer(
         out = pool_forward(x, layer.kernel, layer.stride, "max")
     elif isinstance(layer, Flatten):
         out = x.reshape(x.shape[0], -1)
+    elif isinstance(layer, Reshape):
+        out = x.reshape(x.shape[0], *layer.shape)
     else:  # pragma: no cover
         raise TypeError(f"unknown layer {layer!r}")
     return LayerTrace(index, layer, acc, quotient, out)

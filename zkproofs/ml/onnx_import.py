@@ -2,27 +2,53 @@
 
 The importer walks the graph in its (topological) node order and accepts one chain of
 compute operators from the single graph input to the logits, followed by classification
-heads that do not change the predicted label. Anything else is refused with an
-:class:`OnnxImportError` naming the operator and the node.
+heads that do not change the predicted label. Everything that is not a layer of its own is
+folded exactly (in float64, before quantization) into the layers around it. Anything else
+is refused with an :class:`OnnxImportError` naming the operator and the node, and saying
+what to do instead.
 
 Compute operators (each consumes the current activation and constants):
 
 - ``Gemm`` (transA=0, transB 0/1, alpha, beta), ``MatMul`` followed by ``Add`` of a constant
   bias → Dense; ``Conv`` (2-D, group 1, dilations 1, symmetric square padding, square kernel
   and stride; ``Add`` of a per-channel constant is folded into its bias) → Conv2d;
+- ``BatchNormalization`` (inference mode) directly after a Gemm/MatMul(+Add) or Conv, before
+  any Relu or pooling: ``γ·(y − μ)/√(σ² + ε) + β`` is folded into that layer's weights and
+  bias per output channel. A training-mode export (``training_mode = 1``, the running
+  statistics as outputs) is refused: call ``model.eval()`` before exporting;
 - ``Relu`` → the ReLU flag of the preceding Dense/Conv. ReLU commutes with MaxPool and
   Flatten, so ``Conv → MaxPool → Relu`` (the classic PyTorch MNIST net) is accepted; after an
   AveragePool it does not commute and is refused;
 - ``MaxPool``/``AveragePool`` (2-D, square kernel and stride, no padding, ceil_mode 0,
   dilations 1; the Indices output of MaxPool refused), ``GlobalAveragePool`` on a square map;
 - ``Flatten`` (axis 1) and ``Reshape`` to ``(batch, features)`` with a constant shape
-  (``[-1, F]``, ``[0, F]``, ``[b, -1]`` …); ``Identity``; ``Cast`` to float/double; ``Constant``.
+  (``[-1, F]``, ``[0, F]``, ``[b, -1]`` …); on the model input, before any layer, ``Reshape``
+  of the flat competition input to an image ``(batch, C, H, W)`` → the Reshape layer;
+- ``Dropout`` (the identity at inference; ``training_mode = true`` is refused), ``Identity``,
+  ``Cast`` to float/double, ``Constant``, ``Concat`` of constants (shapes built in pieces).
+
+Input preprocessing, in front of the first Conv/Gemm/MatMul only (as a scikit-learn
+pipeline or a model's own normalization writes it): ``ai.onnx.ml.Scaler`` (``(x − offset)·
+scale`` per feature: StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler), ``Sub``,
+``Div``, ``Mul`` and ``Add`` of constants, and ``BatchNormalization`` on the input compose to
+``a⊙x + c``, folded into the first layer: ``W·(a⊙x + c) + b = (W·diag(a))·x + (W·c + b)``.
+A convolution shares its weights across pixels, so in front of a Conv the map must be per
+channel, and an offset ``c ≠ 0`` needs ``padding = 0`` (the zero padding would otherwise see
+the offset too). A ``ai.onnx.ml.Normalizer`` in front of the model divides each sample by
+its own norm: a per-sample nonlinear map that no integer layer expresses, so it is refused
+(drop it, or have the organizer publish normalized data).
 
 Heads (after the last compute operator; none may feed a compute operator again):
 
 - ``Softmax``/``LogSoftmax`` on the class axis, ``ai.onnx.ml.Normalizer`` with L1 or L2 norm
-  (division by a positive norm), ``Identity`` and ``Cast`` keep the argmax. Normalizer MAX is
-  refused: dividing by a negative maximum reverses the order.
+  (division by a positive norm), ``Identity``, ``Dropout`` and ``Cast`` keep the argmax.
+  Normalizer MAX is refused: dividing by a negative maximum reverses the order.
+- A single output logit ``z`` (binary classification) with ``Sigmoid``, or bare (a
+  BCEWithLogitsLoss model): the logit layer becomes the two logits ``[−z, z]``, whose argmax
+  with the lowest index winning ties is class 1 exactly when ``z > 0`` and class 0 at
+  ``z = 0`` — scikit-learn's rule (class 1 iff ``σ(z) > 0.5``). skl2onnx's binary MLP head
+  ``Concat([1 − σ(z), σ(z)])`` is ``[σ(−z), σ(z)]``, a monotone map of those logits. Sigmoid
+  anywhere else (a hidden activation) is refused: hidden layers must use Relu.
 - ``ArgMax`` on the class axis with ``select_last_index = 0`` — the lowest index wins ties,
   exactly the zkarena rule — gives the label; ``ai.onnx.ml.ArrayFeatureExtractor`` over a
   constant class list is accepted only when the classes are exactly ``0..K−1`` in order;
@@ -39,8 +65,11 @@ Heads (after the last compute operator; none may feed a compute operator again):
 Every graph output must be the final logits or derived from them by heads. Limits are
 checked before any tensor is materialised: the file size before parsing, and each
 initializer's element count (from its declared dims) before it is converted. Tensors stored
-as external data are refused outright (they would be read from arbitrary paths); export
-with the weights embedded.
+as external data (the dynamo exporter writes ``model.onnx.data`` next to ``model.onnx`` by
+default) are read only when the model is loaded from its file path, only from a plain file
+name in the model's own folder (no path, no symbolic link leading out of it), and only up to
+the file-size limit in total; from bytes they are refused (export with
+``external_data=False`` to embed them).
 """
 
 from __future__ import annotations
@@ -54,7 +83,14 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from ..errors import InvalidInputError
-from .architecture import MAX_PARAMETERS, ArchitectureError, AvgPool2d, Flatten, MaxPool2d
+from .architecture import (
+    MAX_PARAMETERS,
+    ArchitectureError,
+    AvgPool2d,
+    Flatten,
+    MaxPool2d,
+    Reshape,
+)
 from .quantize import FloatConv2d, FloatDense, FloatModel
 
 DEFAULT_MAX_FILE_BYTES = 64 << 20
@@ -68,7 +104,7 @@ _INT_TYPES = {
     TensorProto.INT8, TensorProto.INT16, TensorProto.INT32, TensorProto.INT64,
     TensorProto.UINT8, TensorProto.UINT16, TensorProto.UINT32, TensorProto.UINT64,
 }  # fmt: skip
-_CONST_TYPES = _FLOAT_TYPES | _INT_TYPES
+_CONST_TYPES = _FLOAT_TYPES | _INT_TYPES | {TensorProto.BOOL}  # BOOL: Dropout's training_mode
 
 
 class OnnxImportError(InvalidInputError):
@@ -119,6 +155,20 @@ class _Label:
 
 
 @dataclass(frozen=True)
+class _Sigmoid:
+    """σ(z) of a single logit z: the probability of class 1 (the logits are now [−z, z])."""
+
+    version: int
+
+
+@dataclass(frozen=True)
+class _SigmoidComplement:
+    """1 − σ(z) = σ(−z): the probability of class 0."""
+
+    version: int
+
+
+@dataclass(frozen=True)
 class _ZipMap:
     """ZipMap output: may only be a graph output."""
 
@@ -156,7 +206,10 @@ def load_onnx(
             model = onnx.load_model_from_string(data)
         except Exception as exc:  # protobuf raises its own DecodeError types
             raise OnnxImportError(f"not a valid ONNX model: {exc}") from None
-    importer = _Importer(model, max_initializer_elements, max_nodes)
+    external = None
+    if not isinstance(source, (bytes, bytearray, memoryview, onnx.ModelProto)):
+        external = _ExternalData(os.path.dirname(os.path.abspath(source)), max_file_bytes)
+    importer = _Importer(model, max_initializer_elements, max_nodes, external)
     float_model = importer.run()
     if float_model.parameter_count > max_parameters:
         raise OnnxLimitError(
@@ -165,12 +218,52 @@ def load_onnx(
     return float_model
 
 
-def _tensor_to_array(tensor: TensorProto, max_elements: int, what: str) -> np.ndarray:
+class _ExternalData:
+    """Reads tensors that an exporter stored next to the model file (torch.onnx.export with
+    the dynamo exporter writes ``model.onnx.data`` by default). Only a plain file name in the
+    model's own folder is followed (no path, no symbolic link out of the folder), and the
+    bytes read in total stay within the file-size limit."""
+
+    def __init__(self, folder: str, budget: int):
+        self.folder = os.path.realpath(folder)
+        self.budget = budget
+
+    def read(self, tensor: TensorProto, nbytes: int, what: str) -> bytes:
+        info = {e.key: e.value for e in tensor.external_data}
+        location = info.get("location", "")
+        if (not location or location in (".", "..") or os.path.basename(location) != location
+                or "\\" in location or "/" in location):
+            raise OnnxImportError(
+                f"{what} is stored in external data at {location!r}; only a file next to the "
+                "model is read"
+            )
+        path = os.path.realpath(os.path.join(self.folder, location))
+        if os.path.dirname(path) != self.folder or not os.path.isfile(path):
+            raise OnnxImportError(
+                f"{what} is stored in {location!r}, which is not a file next to the model"
+            )
+        try:
+            offset = int(info.get("offset", "0"))
+            length = int(info.get("length", str(nbytes)))
+        except ValueError:
+            raise OnnxImportError(f"{what}: malformed external-data offset or length") from None
+        if offset < 0 or length != nbytes:
+            raise OnnxImportError(f"{what}: external data of {length} bytes, expected {nbytes}")
+        if nbytes > self.budget:
+            raise OnnxLimitError(f"the model's external data exceed {self.budget} bytes")
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read(nbytes)
+        if len(data) != nbytes:
+            raise OnnxImportError(f"{what}: {location!r} is too short")
+        self.budget -= nbytes
+        return data
+
+
+def _tensor_to_array(
+    tensor: TensorProto, max_elements: int, what: str, external: _ExternalData | None = None
+) -> np.ndarray:
     """Convert a TensorProto after checking its declared size, type and data location."""
-    if tensor.data_location == TensorProto.EXTERNAL or len(tensor.external_data):
-        raise OnnxImportError(
-            f"{what} is stored as external data; export the model with embedded weights"
-        )
     if tensor.data_type not in _CONST_TYPES:
         raise OnnxImportError(
             f"{what} has unsupported element type {TensorProto.DataType.Name(tensor.data_type)}"
@@ -182,6 +275,20 @@ def _tensor_to_array(tensor: TensorProto, max_elements: int, what: str) -> np.nd
         count *= d
         if count > max_elements:
             raise OnnxLimitError(f"{what} has more than {max_elements} elements")
+    if tensor.data_location == TensorProto.EXTERNAL or len(tensor.external_data):
+        if external is None:
+            raise OnnxImportError(
+                f"{what} is stored as external data; load the model from its file (next to "
+                "its .data file) or export with the weights embedded (external_data=False)"
+            )
+        itemsize = helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
+        data = external.read(tensor, count * itemsize, what)
+        inline = TensorProto()
+        inline.CopyFrom(tensor)
+        del inline.external_data[:]
+        inline.data_location = TensorProto.DEFAULT
+        inline.raw_data = data
+        tensor = inline
     try:
         arr = numpy_helper.to_array(tensor)
     except Exception as exc:
@@ -194,8 +301,15 @@ def _tensor_to_array(tensor: TensorProto, max_elements: int, what: str) -> np.nd
 
 
 class _Importer:
-    def __init__(self, model: onnx.ModelProto, max_elements: int, max_nodes: int):
+    def __init__(
+        self,
+        model: onnx.ModelProto,
+        max_elements: int,
+        max_nodes: int,
+        external: _ExternalData | None = None,
+    ):
         self.model = model
+        self.external = external
         self.graph = model.graph
         self.max_elements = max_elements
         self.max_nodes = max_nodes
@@ -203,6 +317,10 @@ class _Importer:
         self.layers: list[Any] = []
         self.version = 0
         self.bias_open = False  # an Add may still fold into the last linear layer
+        # Elementwise preprocessing in front of the first linear layer (Scaler, Sub, Div,
+        # Mul, Add, BatchNormalization on the input): y = scale·x + offset, both arrays of the
+        # current activation's per-sample shape; folded into the first Dense/Conv.
+        self.front: tuple[np.ndarray, np.ndarray] | None = None
         self.head_started = False
         self.input_shape: tuple[int, ...] = ()
         # Where the current node is, for error messages.
@@ -266,9 +384,82 @@ class _Importer:
         return _Act(tuple(int(d) for d in shape), self.version)
 
     def push(self, layer: Any, shape: tuple[int, ...]) -> _Act:
+        if self.front is not None:
+            if isinstance(layer, (FloatDense, FloatConv2d)):
+                layer = self.fold_front(layer)
+                self.front = None
+            elif isinstance(layer, (Flatten, Reshape)):
+                self.front = (self.front[0].reshape(shape), self.front[1].reshape(shape))
+            else:
+                raise self.fail(
+                    "pooling after input preprocessing (Scaler, Sub, Div, Mul, Add, "
+                    "BatchNormalization) and before the first Conv/Gemm is not supported; "
+                    "move the preprocessing after the pooling or into the data"
+                )
         self.layers.append(layer)
         self.bias_open = isinstance(layer, (FloatDense, FloatConv2d))
         return self.new_act(shape)
+
+    # ------------------------------------------------- folding affine maps into layers
+
+    def before_first_linear(self) -> bool:
+        return not any(isinstance(lay, (FloatDense, FloatConv2d)) for lay in self.layers)
+
+    def per_element(self, c: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:
+        """A float constant that broadcasts to one value per element of ``shape``."""
+        if c.dtype.kind not in "fiu" or c.ndim > len(shape) + 1:
+            raise self.fail(f"cannot use a constant of shape {c.shape} as {what}")
+        try:
+            full = np.broadcast_to(c, (1, *shape))[0]
+        except ValueError:
+            raise self.fail(
+                f"a constant of shape {c.shape} does not broadcast to {shape}"
+            ) from None
+        return np.array(full, dtype=np.float64)
+
+    def front_affine(self, x: _Act, scale: np.ndarray, offset: np.ndarray) -> _Act:
+        """Compose y = scale·x + offset with the pending input preprocessing."""
+        a0, c0 = self.front if self.front is not None else (np.ones(x.shape), np.zeros(x.shape))
+        scale = np.broadcast_to(scale, x.shape)
+        offset = np.broadcast_to(offset, x.shape)
+        a, c = scale * a0, scale * c0 + offset
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(c))):
+            raise self.fail("the preprocessing produces NaN or infinity")
+        self.front = (a, c)
+        return self.new_act(x.shape)
+
+    def fold_front(self, layer: FloatDense | FloatConv2d) -> FloatDense | FloatConv2d:
+        """W·(a⊙x + c) + b = (W·diag(a))·x + (W·c + b): exact, done in float64."""
+        a, c = self.front
+        if isinstance(layer, FloatDense):
+            weight, bias = layer.weight * a[None, :], layer.bias + layer.weight @ c
+            return replace(layer, weight=weight, bias=bias)
+        # A convolution shares its weights across positions: the map must be per channel.
+        a_ch, c_ch = a[:, 0, 0], c[:, 0, 0]
+        if not (np.all(a == a_ch[:, None, None]) and np.all(c == c_ch[:, None, None])):
+            raise self.fail(
+                "the input preprocessing in front of this Conv differs between pixels of a "
+                "channel; a convolution can absorb only a per-channel scale and offset. "
+                "Normalize the data instead (the organizer publishes it), or use a Dense model"
+            )
+        if np.any(c_ch != 0) and layer.padding > 0:
+            raise self.fail(
+                "an offset (Sub/Add/mean) in front of a zero-padded Conv cannot be folded into "
+                "its bias: the padded border would see the offset too. Use padding=0 in the "
+                "first Conv, or drop the offset (scale only: x / std)"
+            )
+        weight = layer.weight * a_ch[None, :, None, None]
+        bias = layer.bias + layer.weight.sum(axis=(2, 3)) @ c_ch
+        return replace(layer, weight=weight, bias=bias)
+
+    def fold_into_last(self, x: _Act, scale: np.ndarray, offset: np.ndarray) -> _Act:
+        """y = scale·(W·x + b) + offset with one scale and offset per output channel (arrays
+        of shape (C, 1, …)), folded into the last linear layer, which it directly follows."""
+        last = self.layers[-1]
+        k, o = scale.reshape(-1), offset.reshape(-1)
+        k_w = k.reshape((-1,) + (1,) * (last.weight.ndim - 1))
+        self.layers[-1] = replace(last, weight=last.weight * k_w, bias=last.bias * k + o)
+        return self.new_act(x.shape)
 
     def final_logits(self, name: str) -> _Act | _Scores:
         """An input of a head: the final logits (flat) or scores derived from them."""
@@ -280,7 +471,14 @@ class _Importer:
                 raise self.fail(f"expects flat class scores, got per-sample shape {value.shape}")
             if not self.layers or not isinstance(self.layers[-1], FloatDense):
                 raise self.fail("the class scores must come from a Dense (Gemm/MatMul) layer")
+            if value.shape == (1,):
+                raise self.fail(
+                    "a single logit has no argmax; end a binary model with Sigmoid (class 1 "
+                    "iff the logit > 0) or with two outputs"
+                )
             return value
+        if isinstance(value, (_Sigmoid, _SigmoidComplement)):
+            raise self.fail("expects both class probabilities [1 − p, p], not one column")
         raise self.fail(f"input '{name}' must be the class scores")
 
     def class_axis(self, axis: int) -> None:
@@ -302,7 +500,9 @@ class _Importer:
             raise OnnxImportError("sparse initializers are not supported")
         for init in graph.initializer:
             self.values[init.name] = _Const(
-                _tensor_to_array(init, self.max_elements, f"initializer '{init.name}'")
+                _tensor_to_array(
+                    init, self.max_elements, f"initializer '{init.name}'", self.external
+                )
             )
         inputs = [i for i in graph.input if i.name not in self.values]
         if len(inputs) != 1:
@@ -317,10 +517,9 @@ class _Importer:
             handler = _HANDLERS.get((domain, node.op_type))
             if handler is None:
                 raise UnsupportedOperatorError(
-                    "operator not supported (supported: Gemm, MatMul+Add, Conv, Relu, "
-                    "MaxPool, AveragePool, Flatten, Reshape, and argmax-preserving heads)",
+                    f"operator not supported; {_hint(node.op_type)} (supported: {_SUPPORTED})",
                     op_type=self.op, node_name=self.node,
-                )  # fmt: skip
+                )
             for name in node.input:
                 if name and isinstance(self.values.get(name), _ZipMap):
                     raise self.fail("ZipMap output may only be a graph output")
@@ -359,12 +558,17 @@ class _Importer:
             raise OnnxImportError(
                 "the model must end with a Dense (Gemm/MatMul) layer producing the logits"
             )
+        last = self.layers[-1]
+        if last.weight.shape[0] == 1:
+            if last.relu:
+                raise OnnxImportError("a single output logit followed by Relu cannot classify")
+            # A bare single logit (a BCEWithLogitsLoss model): class 1 iff z > 0, as Sigmoid.
+            self.layers[-1] = _two_logits(last)
+        derived = (_Act, _Scores, _Label, _Sigmoid, _SigmoidComplement)
         for out in self.graph.output:
             value = self.values.get(out.name)
-            ok = (
-                isinstance(value, _ZipMap)
-                or (isinstance(value, _Act) and value.version == self.version)
-                or (isinstance(value, (_Scores, _Label)) and value.version == self.version)
+            ok = isinstance(value, _ZipMap) or (
+                isinstance(value, derived) and value.version == self.version
             )
             if not ok:
                 raise OnnxImportError(
@@ -478,11 +682,138 @@ class _Importer:
             raise self.fail("only an activation plus a constant bias is supported")
         x = self.act(node.input[act_pos[0]])
         c = self.const(node.input[1 - act_pos[0]])
+        if self.before_first_linear():
+            offset = self.per_element(c, x.shape, "an offset")
+            self.values[node.output[0]] = self.front_affine(x, np.ones(x.shape), offset)
+            return
         if not self.bias_open:
             raise self.fail("an Add must directly follow MatMul, Gemm or Conv (a bias)")
         last = self.layers[-1]
         self.layers[-1] = replace(last, bias=last.bias + self.broadcast_bias(c, x.shape))
         self.values[node.output[0]] = self.new_act(x.shape)
+
+    def preprocessing_only(self, what: str) -> None:
+        if not self.before_first_linear():
+            raise self.fail(
+                f"{what} is supported only in front of the first Conv/Gemm/MatMul (input "
+                "preprocessing, folded into that layer), not between layers"
+            )
+
+    def op_sub(self, node: onnx.NodeProto) -> None:
+        self.attrs(node, {})
+        if len(node.input) != 2:
+            raise self.fail("Sub needs two inputs")
+        a, b = self.get(node.input[0]), self.get(node.input[1])
+        if isinstance(b, _Sigmoid) and isinstance(a, _Const):
+            # skl2onnx's binary head: [1 − σ(z), σ(z)]; 1 − σ(z) = σ(−z).
+            if a.value.size != 1 or float(a.value.reshape(-1)[0]) != 1.0:
+                raise self.fail("only 1 − sigmoid is supported in the binary head")
+            self.values[node.output[0]] = _SigmoidComplement(b.version)
+            return
+        if not (isinstance(a, _Act) and isinstance(b, _Const)):
+            raise self.fail("only the activation minus a constant (input preprocessing) is "
+                            "supported")
+        self.preprocessing_only("Sub")
+        x = self.act(node.input[0])
+        offset = -self.per_element(b.value, x.shape, "an offset")
+        self.values[node.output[0]] = self.front_affine(x, np.ones(x.shape), offset)
+
+    def op_mul_div(self, node: onnx.NodeProto) -> None:
+        self.attrs(node, {})
+        if len(node.input) != 2:
+            raise self.fail(f"{node.op_type} needs two inputs")
+        kinds = [self.get(n) for n in node.input]
+        act_pos = [i for i, v in enumerate(kinds) if isinstance(v, _Act)]
+        divide = node.op_type == "Div"
+        if len(act_pos) != 1 or (divide and act_pos[0] != 0):
+            raise self.fail(f"only the activation {'divided' if divide else 'multiplied'} by a "
+                            "constant (input preprocessing) is supported")
+        self.preprocessing_only(node.op_type)
+        x = self.act(node.input[act_pos[0]])
+        factor = self.per_element(self.const(node.input[1 - act_pos[0]]), x.shape, "a factor")
+        if divide:
+            if np.any(factor == 0):
+                raise self.fail("division by zero")
+            factor = 1.0 / factor
+        self.values[node.output[0]] = self.front_affine(x, factor, np.zeros(x.shape))
+
+    def op_scaler(self, node: onnx.NodeProto) -> None:
+        """ai.onnx.ml.Scaler: y = (x − offset)·scale per feature (skl2onnx's StandardScaler,
+        MinMaxScaler, MaxAbsScaler, RobustScaler), folded into the first layer."""
+        a = self.attrs(node, {"offset": None, "scale": None})
+        self.preprocessing_only("Scaler")
+        x = self.act(node.input[0])
+        offset = np.array(a["offset"] if a["offset"] is not None else [0.0], dtype=np.float64)
+        scale = np.array(a["scale"] if a["scale"] is not None else [1.0], dtype=np.float64)
+        if len(x.shape) != 1:
+            raise self.fail(f"needs a flat input, got per-sample shape {x.shape}")
+        for name, arr in (("offset", offset), ("scale", scale)):
+            if arr.size not in (1, x.shape[0]):
+                raise self.fail(f"{arr.size} {name} values for {x.shape[0]} features")
+            if not np.all(np.isfinite(arr)):
+                raise self.fail(f"{name} contains NaN or infinity")
+        scale = np.broadcast_to(scale, x.shape)
+        offset = np.broadcast_to(offset, x.shape)
+        self.values[node.output[0]] = self.front_affine(x, scale, -offset * scale)
+
+    def op_batch_normalization(self, node: onnx.NodeProto) -> None:
+        """Inference-mode BatchNormalization: y = γ·(x − μ)/√(σ² + ε) + β per channel, folded
+        into the Conv/Gemm/MatMul it directly follows (or, on the input, into the first one)."""
+        a = self.attrs(
+            node,
+            {"epsilon": 1e-5, "momentum": 0.9, "training_mode": 0, "spatial": 1, "is_test": 0,
+             "consumed_inputs": None},
+        )  # fmt: skip
+        old_training = _opset(self.model, "") < 7 and a["is_test"] != 1
+        if a["training_mode"] != 0 or any(node.output[1:]) or old_training:
+            raise self.fail("exported in training mode: call model.eval() before exporting "
+                            "(or export with training=torch.onnx.TrainingMode.EVAL)")
+        if a["spatial"] != 1:
+            raise self.fail("spatial = 0 is not supported")
+        if len(node.input) != 5:
+            raise self.fail("needs the inputs X, scale, B, mean and var")
+        x = self.act(node.input[0])
+        channels = x.shape[0]
+        gamma, beta, mean, var = (self.const(n) for n in node.input[1:5])
+        for name, arr in (("scale", gamma), ("B", beta), ("mean", mean), ("var", var)):
+            if arr.shape != (channels,) or arr.dtype.kind != "f":
+                raise self.fail(f"{name} of shape {arr.shape} does not fit {channels} channels")
+        denom = var + float(a["epsilon"])
+        if np.any(denom <= 0):
+            raise self.fail("var + epsilon must be positive")
+        k = gamma / np.sqrt(denom)
+        o = beta - mean * k
+        channel_shape = (channels,) + (1,) * (len(x.shape) - 1)
+        k, o = k.reshape(channel_shape), o.reshape(channel_shape)
+        if self.before_first_linear():
+            self.values[node.output[0]] = self.front_affine(x, k, o)
+        elif self.bias_open:
+            self.values[node.output[0]] = self.fold_into_last(x, k, o)
+        else:
+            raise self.fail(
+                "BatchNormalization must directly follow a Conv, Gemm or MatMul (before any "
+                "Relu or pooling), where it is folded into that layer; move it before the Relu"
+            )
+
+    def op_dropout(self, node: onnx.NodeProto) -> None:
+        """Dropout is the identity at inference; a training-mode export is refused."""
+        a = self.attrs(node, {"ratio": 0.5, "is_test": None, "seed": None})
+        if a["is_test"] == 0 and _opset(self.model, "") < 7:
+            raise self.fail("is_test = 0 drops activations: export in inference mode")
+        if len(node.input) > 1 and node.input[1]:
+            self.const(node.input[1])  # the ratio: any constant, unused at inference
+        if len(node.input) > 2 and node.input[2]:
+            mode = self.const(node.input[2])
+            if mode.size != 1 or bool(mode.reshape(-1)[0]):
+                raise self.fail(
+                    "exported in training mode (training_mode = true drops activations at "
+                    "random): call model.eval() before exporting"
+                )
+        graph_outputs = {o.name for o in self.graph.output}
+        if len(node.output) > 1 and node.output[1] in graph_outputs:
+            raise self.fail("the mask output is not supported")
+        # The mask output is left undefined: a node reading it is refused.
+        self.values[node.output[0]] = self.get(node.input[0])
 
     def op_relu(self, node: onnx.NodeProto) -> None:
         self.attrs(node, {})
@@ -528,10 +859,39 @@ class _Importer:
             return
         x = self.act(node.input[0])
         features = int(np.prod(x.shape))
-        batch_ok = len(t) == 2 and (t[0] == -1 or t[0] > 0 or (t[0] == 0 and a["allowzero"] == 0))
-        if not batch_ok or t[1] not in (-1, features) or t == [-1, -1]:
-            raise self.fail(f"Reshape to {t}: only flattening to (batch, {features}) is supported")
+        batch_ok = len(t) >= 2 and (
+            t[0] == -1 or t[0] > 0 or (t[0] == 0 and a["allowzero"] == 0)
+        )
+        if batch_ok and len(t) == 4 and len(x.shape) == 1:
+            self.values[node.output[0]] = self.to_image(x, t)
+            return
+        if not batch_ok or len(t) != 2 or t[1] not in (-1, features) or t == [-1, -1]:
+            raise self.fail(
+                f"Reshape to {t}: only flattening to (batch, {features}) and, as the first "
+                f"layer, a flat input to an image (batch, C, H, W) are supported"
+            )
         self.values[node.output[0]] = self.flatten(x)
+
+    def to_image(self, x: _Act, t: list[int]) -> _Act:
+        """The competition's flat input read as a (C, H, W) image: the Reshape layer."""
+        features = x.shape[0]
+        dims = t[1:]
+        if dims.count(-1) == 1 and t[0] != -1 and all(d > 0 for d in dims if d != -1):
+            known = int(np.prod([d for d in dims if d != -1]))
+            if known and features % known == 0:
+                dims = [features // known if d == -1 else d for d in dims]
+        if any(d <= 0 for d in dims) or int(np.prod(dims)) != features:
+            raise self.fail(f"Reshape to {t}: {features} inputs do not make a (C, H, W) image")
+        if self.layers:
+            raise self.fail(
+                f"Reshape to {t}: reshaping to an image is supported only on the model input "
+                "(the first layer)"
+            )
+        try:
+            layer = Reshape(*dims)
+        except ArchitectureError as exc:
+            raise self.fail(str(exc)) from None
+        return self.push(layer, layer.shape)
 
     def square_pairs(self, a: dict[str, Any], key: str, default: int, count: int) -> int:
         values = a[key] if a[key] is not None else [default] * count
@@ -621,6 +981,54 @@ class _Importer:
 
     # ------------------------------------------------------------------- heads
 
+    def op_sigmoid(self, node: onnx.NodeProto) -> None:
+        """Sigmoid on a single logit z: the binary head. The logit layer becomes [−z, z],
+        whose argmax (lowest index wins ties) is class 1 iff z > 0 — scikit-learn's rule
+        (class 1 iff σ(z) > 0.5), with z = 0 going to class 0."""
+        self.attrs(node, {})
+        value = self.get(node.input[0])
+        last = self.layers[-1] if self.layers else None
+        single = (
+            isinstance(value, _Act) and value.version == self.version and value.shape == (1,)
+            and isinstance(last, FloatDense) and not last.relu and not self.head_started
+        )  # fmt: skip
+        if not single:
+            raise self.fail(
+                "Sigmoid is not supported here: only on a single output logit (the binary "
+                "head, class 1 iff the logit > 0); hidden layers must use Relu (e.g. "
+                "MLPClassifier(activation='relu'), torch.nn.ReLU)"
+            )
+        self.layers[-1] = _two_logits(last)
+        self.bias_open = False
+        self.head_started = True
+        self.version += 1
+        self.values[node.output[0]] = _Sigmoid(self.version)
+
+    def op_concat(self, node: onnx.NodeProto) -> None:
+        a = self.attrs(node, {"axis": None})
+        parts = [self.get(n) for n in node.input]
+        if parts and all(isinstance(p, _Const) for p in parts):
+            # Constants (a shape built from pieces, as the dynamo exporter emits): fold.
+            try:
+                value = np.concatenate([p.value for p in parts], axis=a["axis"])
+            except (ValueError, TypeError, np.exceptions.AxisError) as exc:
+                raise self.fail(f"cannot concatenate these constants: {exc}") from None
+            if value.size > self.max_elements:
+                raise OnnxLimitError(f"more than {self.max_elements} elements",
+                                     op_type=self.op, node_name=self.node)
+            self.values[node.output[0]] = _Const(value)
+            return
+        if (
+            len(parts) == 2 and a["axis"] in (1, -1)
+            and isinstance(parts[0], _SigmoidComplement) and isinstance(parts[1], _Sigmoid)
+            and parts[0].version == parts[1].version == self.version
+        ):  # fmt: skip
+            # [σ(−z), σ(z)] is a monotone map of each of the logits [−z, z].
+            self.values[node.output[0]] = _Scores(self.version)
+            return
+        raise self.fail("Concat is supported only on constants and as the binary head "
+                        "[1 − sigmoid(z), sigmoid(z)] on the class axis")
+
     def op_softmax(self, node: onnx.NodeProto) -> None:
         default_axis = -1 if _opset(self.model, "") >= 13 else 1
         a = self.attrs(node, {"axis": default_axis})
@@ -631,6 +1039,13 @@ class _Importer:
 
     def op_normalizer(self, node: onnx.NodeProto) -> None:
         a = self.attrs(node, {"norm": "MAX"})
+        value = self.get(node.input[0])
+        if isinstance(value, _Act) and self.before_first_linear():
+            raise self.fail(
+                f"the Normalizer (norm {a['norm']}) in front of the model divides each sample "
+                "by its own norm, a per-sample nonlinear map that integer layers cannot express or "
+                "fold. Drop it from the pipeline, or have the organizer publish normalized data"
+            )
         if a["norm"] not in ("L1", "L2"):
             raise self.fail(f"norm {a['norm']} can reverse the order of negative scores")
         src = self.final_logits(node.input[0])
@@ -705,6 +1120,54 @@ class _Importer:
             self.values[node.output[1]] = _Scores(self.version)
 
 
+_SUPPORTED = (
+    "Gemm, MatMul, Conv, Add/BatchNormalization folded into them, Relu, MaxPool, "
+    "AveragePool, GlobalAveragePool, Flatten, Reshape, Dropout, Identity, input "
+    "preprocessing (Scaler, Sub, Div, Mul), and argmax-preserving heads (Softmax, "
+    "LogSoftmax, Sigmoid on one logit, ArgMax, …)"
+)
+_ACTIVATIONS = {"Tanh", "LeakyRelu", "Elu", "Selu", "Celu", "Gelu", "Softplus", "Softsign",
+                "HardSigmoid", "HardSwish", "PRelu", "Mish", "Clip", "ThresholdedRelu", "Swish"}
+_SHAPE_OPS = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Slice", "ConstantOfShape", "Expand",
+              "Size", "Range"}
+_HINTS = {
+    "Transpose": "the layout must stay (C, H, W) in C order; flatten with torch.flatten(x, 1) "
+                 "rather than after a permute",
+    "Pad": "use the Conv's own zero padding (padding=...) instead of a separate Pad",
+    "LSTM": "recurrent layers are not supported", "GRU": "recurrent layers are not supported",
+    "RNN": "recurrent layers are not supported",
+    "ConvTranspose": "transposed convolutions are not supported",
+    "Resize": "resize the data instead of inside the model",
+    "Upsample": "resize the data instead of inside the model",
+    "QuantizeLinear": "export the float model: zkarena quantizes it itself",
+    "DequantizeLinear": "export the float model: zkarena quantizes it itself",
+    "QLinearConv": "export the float model: zkarena quantizes it itself",
+    "QLinearMatMul": "export the float model: zkarena quantizes it itself",
+    "MatMulInteger": "export the float model: zkarena quantizes it itself",
+    "TreeEnsembleClassifier": "tree ensembles are not supported: use a linear model or an MLP",
+    "SVMClassifier": "kernel SVMs are not supported: use a linear model or an MLP",
+    "Imputer": "impute missing values in the data, not in the model",
+    "OneHotEncoder": "encode the features in the data, not in the model",
+}
+
+
+def _hint(op_type: str) -> str:
+    if op_type in _ACTIVATIONS:
+        return ("hidden activations must be Relu: retrain with ReLU (torch.nn.ReLU, "
+                "MLPClassifier(activation='relu'))")
+    if op_type in _SHAPE_OPS:
+        return ("the graph computes shapes at run time: export with a fixed input shape and "
+                "constant reshapes (torch.flatten(x, 1), x.reshape(-1, C, H, W))")
+    return _HINTS.get(op_type, "rewrite the model with the supported operators")
+
+
+def _two_logits(layer: FloatDense) -> FloatDense:
+    """A single logit z → the two logits [−z, z]: argmax (lowest index wins ties) is class 1
+    exactly when z > 0, and z = 0 goes to class 0."""
+    w, b = layer.weight[0], layer.bias[0]
+    return FloatDense(np.stack([-w, w]), np.array([-b, b]), relu=False)
+
+
 def _opset(model: onnx.ModelProto, domain: str) -> int:
     for o in model.opset_import:
         if o.domain in ((domain, "ai.onnx") if domain == "" else (domain,)):
@@ -719,6 +1182,13 @@ _HANDLERS = {
     ("", "MatMul"): _Importer.op_matmul,
     ("", "Gemm"): _Importer.op_gemm,
     ("", "Add"): _Importer.op_add,
+    ("", "Sub"): _Importer.op_sub,
+    ("", "Mul"): _Importer.op_mul_div,
+    ("", "Div"): _Importer.op_mul_div,
+    ("", "BatchNormalization"): _Importer.op_batch_normalization,
+    ("", "Dropout"): _Importer.op_dropout,
+    ("", "Sigmoid"): _Importer.op_sigmoid,
+    ("", "Concat"): _Importer.op_concat,
     ("", "Relu"): _Importer.op_relu,
     ("", "Flatten"): _Importer.op_flatten,
     ("", "Reshape"): _Importer.op_reshape,
@@ -730,6 +1200,7 @@ _HANDLERS = {
     ("", "LogSoftmax"): _Importer.op_softmax,
     ("", "ArgMax"): _Importer.op_argmax,
     (_ML_DOMAIN, "Normalizer"): _Importer.op_normalizer,
+    (_ML_DOMAIN, "Scaler"): _Importer.op_scaler,
     (_ML_DOMAIN, "ArrayFeatureExtractor"): _Importer.op_array_feature_extractor,
     (_ML_DOMAIN, "ZipMap"): _Importer.op_zipmap,
     (_ML_DOMAIN, "LinearClassifier"): _Importer.op_linear_classifier,

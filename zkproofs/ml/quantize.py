@@ -25,6 +25,18 @@ The method — sound, simple, deterministic (no randomness anywhere):
 The worst-case intervals over the whole declared input range are checked layer by layer
 (:func:`zkproofs.ml.evaluate.intervals` with ``x=None`` gives the same bounds), so the model
 can be evaluated — and proven — on any test set the competition may reveal.
+
+Calibration inputs outside the declared range are clipped to it (and counted in the report):
+the organizer publishes only in-range integers, so that is what the model will see.
+
+The report compares the float model (on ``x / input_scale``) and the quantized model (on
+``x``) on the calibration data: accuracy of each when labels are given, and their agreement,
+the fraction of samples on which they predict the same label. :func:`quantize_auto` tries
+wider weights (then activations) until the agreement reaches :data:`AGREEMENT_TARGET`: 8-bit
+per-tensor weights lose features whose weights are much smaller than the largest one (a
+logistic regression on raw features of very different magnitudes, or a scaler folded into
+the first layer), and wider weights cost little in the circuit (one range-check bit per
+weight bit, and wider intervals downstream).
 """
 
 from __future__ import annotations
@@ -49,6 +61,7 @@ from .architecture import (
     MaxPool2d,
     ModelLimitError,
     QuantizedModel,
+    Reshape,
     signed_range,
 )
 from .evaluate import (
@@ -59,6 +72,7 @@ from .evaluate import (
     interval_step,
     intervals,
     linear_magnitude,
+    logits,
     pool_forward,
     predict,
 )
@@ -66,6 +80,16 @@ from .evaluate import (
 
 class QuantizationError(InvalidInputError):
     """A float model or calibration set that cannot be quantized as asked."""
+
+
+# The calibration agreement below which a commit warns and asks (see quantize_auto).
+AGREEMENT_TARGET = 0.99
+# quantize_auto also wants the quantized logits close to the float ones: agreement on a
+# small calibration set is a coarse test (a model can agree on all 89 wine training samples
+# and still flip 2 of 89 test samples), the logit error is measured on every sample.
+LOGIT_ERROR_TARGET = 0.01
+# Tried in order by quantize_auto: (weight bits, activation bits).
+AUTO_WIDTHS = ((8, 8), (12, 12), (16, 12), (16, 16))
 
 
 # ------------------------------------------------------------------------- float model
@@ -129,7 +153,8 @@ class FloatConv2d:
         return Conv2d(i, o, k, self.stride, self.padding, relu=self.relu)
 
 
-FloatLayer = FloatDense | FloatConv2d | AvgPool2d | MaxPool2d | Flatten
+FloatLayer = FloatDense | FloatConv2d | AvgPool2d | MaxPool2d | Flatten | Reshape
+_FLOAT_LAYER_TYPES = (FloatDense, FloatConv2d, AvgPool2d, MaxPool2d, Flatten, Reshape)
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,7 +168,7 @@ class FloatModel:
     def __post_init__(self) -> None:
         layers = tuple(self.layers)
         for i, layer in enumerate(layers):
-            if not isinstance(layer, (FloatDense, FloatConv2d, AvgPool2d, MaxPool2d, Flatten)):
+            if not isinstance(layer, _FLOAT_LAYER_TYPES):
                 raise ArchitectureError(f"layer {i} is a {type(layer).__name__}")
         if len(layers) > MAX_LAYERS:
             raise ModelLimitError(f"more than {MAX_LAYERS} layers")
@@ -178,6 +203,8 @@ class FloatModel:
                 a = pool_forward(a, layer.kernel, layer.stride, "sum") / layer.kernel**2
             elif isinstance(layer, MaxPool2d):
                 a = pool_forward(a, layer.kernel, layer.stride, "max")
+            elif isinstance(layer, Reshape):
+                a = a.reshape(a.shape[0], *layer.shape)
             else:
                 a = a.reshape(a.shape[0], -1)
             if getattr(layer, "relu", False):
@@ -221,10 +248,33 @@ class LayerQuantization:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One quantization tried by :func:`quantize_auto`."""
+
+    weight_bits: int
+    activation_bits: int
+    agreement: float
+    logit_error: float
+
+    def __str__(self) -> str:
+        return (f"{self.weight_bits}-bit weights, {self.activation_bits}-bit activations: "
+                f"agreement {100 * self.agreement:.2f}%, logit error "
+                f"{100 * self.logit_error:.2f}%")
+
+
+@dataclass(frozen=True)
 class QuantizationReport:
     calibration: Accuracy
     layers: tuple[LayerQuantization, ...]
     worst_case_bits: int  # bits of the largest worst-case interval bound (≤ 62)
+    # 95th percentile over the calibration samples of max_k |quantized logit_k / scale −
+    # float logit_k|, relative to the standard deviation of the float logits.
+    logit_error: float = 0.0
+    weight_bits: int = 8
+    activation_bits: int = 8
+    clipped_values: int = 0  # calibration values outside the input range, clipped to it
+    clipped_samples: int = 0  # samples with at least one clipped value
+    attempts: tuple[Attempt, ...] = ()  # quantize_auto: every configuration tried, in order
 
     @property
     def float_accuracy(self) -> float | None:
@@ -238,8 +288,31 @@ class QuantizationReport:
     def agreement(self) -> float:
         return self.calibration.agreement
 
+    @property
+    def meets_target(self) -> bool:
+        return self.agreement >= AGREEMENT_TARGET
+
     def summary(self) -> str:
-        lines = [f"calibration: {self.calibration}"]
+        """Attempts, widths, clipping, calibration accuracy and agreement, then per layer."""
+        lines = []
+        if len(self.attempts) > 1:
+            tried = "; ".join(str(a) for a in self.attempts)
+            lines.append(f"tried {tried}")
+        lines.append(
+            f"quantized with {self.weight_bits}-bit weights and {self.activation_bits}-bit "
+            f"activations"
+        )
+        if self.clipped_values:
+            lines.append(
+                f"warning: {self.clipped_values} calibration values in {self.clipped_samples} "
+                f"samples lay outside the input range and were clipped to it"
+            )
+        lines.append(f"calibration: {self.calibration}, logit error "
+                     f"{100 * self.logit_error:.2f}%")
+        return "\n".join(lines + self.layer_lines())
+
+    def layer_lines(self) -> list[str]:
+        lines = []
         for lq in self.layers:
             if lq.weight_exponent is None:
                 lines.append(f"  {lq.index}: {lq.kind}, peak {lq.calibration_peak}")
@@ -250,7 +323,7 @@ class QuantizationReport:
                     f"peak {lq.calibration_peak}"
                 )
         lines.append(f"worst-case intervals within ±2^{self.worst_case_bits}")
-        return "\n".join(lines)
+        return lines
 
 
 def compare(
@@ -265,6 +338,10 @@ def compare(
     x_int = np.asarray(x)
     q_pred = predict(model, x_int)
     f_pred = float_model.predict(x_int.astype(np.float64) / input_scale)
+    return _accuracy(q_pred, f_pred, y)
+
+
+def _accuracy(q_pred: np.ndarray, f_pred: np.ndarray, y: Any) -> Accuracy:
     agreement = float(np.mean(q_pred == f_pred))
     if y is None:
         return Accuracy(len(q_pred), None, None, agreement)
@@ -317,12 +394,16 @@ def _peak(a: np.ndarray) -> int:
     return int(np.abs(a).max())
 
 
-def _check_calibration(float_model: FloatModel, x: Any, input_range: tuple[int, int]) -> np.ndarray:
+def _check_calibration(
+    float_model: FloatModel, x: Any, input_range: tuple[int, int]
+) -> tuple[np.ndarray, int, int]:
+    """The calibration inputs as int64, clipped to the input range; and how many values and
+    samples were clipped."""
     arr = np.asarray(x)
     if arr.dtype.kind not in "iu":
         raise QuantizationError(
-            f"calibration inputs must be integers at the competition's input scale, "
-            f"got dtype {arr.dtype}"
+            f"calibration inputs must be integers at the competition's input scale "
+            f"(x = round(v·scale), as the organizer publishes them), got dtype {arr.dtype}"
         )
     if arr.ndim != 1 + len(float_model.input_shape) or arr.shape[1:] != float_model.input_shape:
         raise QuantizationError(
@@ -330,12 +411,14 @@ def _check_calibration(float_model: FloatModel, x: Any, input_range: tuple[int, 
         )
     if arr.shape[0] == 0:
         raise QuantizationError("no calibration samples")
-    if int(arr.min()) < input_range[0] or int(arr.max()) > input_range[1]:
-        raise QuantizationError(
-            f"calibration inputs leave the input range {input_range}: "
-            f"[{int(arr.min())}, {int(arr.max())}]"
-        )
-    return np.ascontiguousarray(arr, dtype=np.int64)
+    lo, hi = input_range
+    # Compare before casting so that a uint64 above 2^63 cannot wrap into range.
+    outside = (arr < lo) | (arr > hi)
+    clipped = int(np.count_nonzero(outside))
+    samples = int(np.count_nonzero(outside.reshape(arr.shape[0], -1).any(axis=1)))
+    if clipped:
+        arr = np.where(arr < lo, lo, np.where(arr > hi, hi, arr))
+    return np.ascontiguousarray(arr, dtype=np.int64), clipped, samples
 
 
 def quantize(
@@ -367,7 +450,8 @@ def quantize(
         raise QuantizationError("activation_bits must be between 2 and 32")
     # Validate the widths the same way the architecture will.
     Dense(1, 1, weight_bits=weight_bits, bias_bits=bias_bits)
-    a = _check_calibration(float_model, x_calib, input_range)
+    a, clipped_values, clipped_samples = _check_calibration(float_model, x_calib, input_range)
+    x_clipped = a
 
     scale = float(input_scale)
     # Worst-case bounds over the whole declared input range, carried layer by layer: they
@@ -428,12 +512,59 @@ def quantize(
         raise QuantizationError(
             f"the quantized model could overflow on some input in the declared range: {exc}"
         ) from None
-    accuracy = compare(float_model, model, x_calib, y_calib, input_scale=input_scale)
-    return model, QuantizationReport(accuracy, tuple(reports), max(worst, 1).bit_length())
+    f_logits = float_model.logits(x_clipped.astype(np.float64) / input_scale)
+    q_int = logits(model, x_clipped)
+    accuracy = _accuracy(np.argmax(q_int, axis=1), np.argmax(f_logits, axis=1), y_calib)
+    q_logits = q_int.astype(np.float64) / scale
+    spread = float(np.std(f_logits))
+    error = np.abs(q_logits - f_logits).max(axis=1) / spread if spread > 0 else np.zeros(1)
+    return model, QuantizationReport(
+        accuracy, tuple(reports), max(worst, 1).bit_length(), float(np.quantile(error, 0.95)),
+        weight_bits, activation_bits, clipped_values, clipped_samples,
+    )  # fmt: skip
+
+
+
+def quantize_auto(
+    float_model: FloatModel,
+    x_calib: Any,
+    y_calib: Any = None,
+    *,
+    input_range: tuple[int, int],
+    input_scale: float = 1.0,
+    weight_bits: int | None = None,
+    target: float = AGREEMENT_TARGET,
+) -> tuple[QuantizedModel, QuantizationReport]:
+    """Quantize with the narrowest widths that reproduce the float model on the calibration
+    data: agreement at least ``target`` and logit error at most :data:`LOGIT_ERROR_TARGET`,
+    trying :data:`AUTO_WIDTHS` in order (or, when ``weight_bits`` is given, only that weight
+    width with 8-, then 16-bit activations). If none does, the one with the best agreement,
+    then the smallest logit error. The report lists every attempt."""
+    widths = AUTO_WIDTHS if weight_bits is None else ((weight_bits, 8), (weight_bits, 16))
+    attempts: list[Attempt] = []
+    best: tuple[QuantizedModel, QuantizationReport] | None = None
+    for wb, ab in widths:
+        model, report = quantize(
+            float_model, x_calib, y_calib, input_range=input_range, input_scale=input_scale,
+            weight_bits=wb, activation_bits=ab,
+        )  # fmt: skip
+        attempts.append(Attempt(wb, ab, report.agreement, report.logit_error))
+        key = (report.agreement, -report.logit_error)
+        if best is None or key > (best[1].agreement, -best[1].logit_error):
+            best = (model, report)
+        if report.agreement >= target and report.logit_error <= LOGIT_ERROR_TARGET:
+            best = (model, report)
+            break
+    model, report = best
+    return model, replace(report, attempts=tuple(attempts))
 
 
 __all__ = [
+    "AGREEMENT_TARGET",
+    "AUTO_WIDTHS",
+    "LOGIT_ERROR_TARGET",
     "Accuracy",
+    "Attempt",
     "FloatConv2d",
     "FloatDense",
     "FloatLayer",
@@ -443,4 +574,5 @@ __all__ = [
     "QuantizationReport",
     "compare",
     "quantize",
+    "quantize_auto",
 ]

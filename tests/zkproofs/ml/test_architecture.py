@@ -24,6 +24,7 @@ from zkproofs.ml.architecture import (
     MaxPool2d,
     ModelLimitError,
     QuantizedModel,
+    Reshape,
 )
 
 
@@ -41,6 +42,16 @@ def conv_arch() -> Architecture:
             Dense(5, 3, weight_bits=4, bias_bits=12),
         ),
     )
+
+
+def reshape_arch() -> Architecture:
+    """A flat competition input read as a 1×8×8 image (the Reshape layer, first only)."""
+    return Architecture(
+        (64,),
+        (-8, 8),
+        (Reshape(1, 8, 8), Conv2d(1, 2, 3, padding=1, shift=2, relu=True), MaxPool2d(2, 2),
+         Flatten(), Dense(32, 10)),
+    )  # fmt: skip
 
 
 def mlp_arch() -> Architecture:
@@ -90,6 +101,10 @@ def test_layout_is_layer_by_layer_weights_then_bias():
         ((1, 2, 2), (MaxPool2d(3, 1), Flatten(), Dense(1, 2)), "does not fit"),
         ((2, 8, 8), (Conv2d(1, 2, 3), Flatten(), Dense(72, 2)), "channels"),
         ((64,), (), "1 to 64 layers"),
+        ((64,), (Reshape(1, 8, 7), Flatten(), Dense(56, 2)), "56 elements"),
+        ((1, 8, 8), (Reshape(1, 8, 8), Flatten(), Dense(64, 2)), "flat input"),
+        ((64,), (Dense(64, 16), Reshape(1, 4, 4), Flatten(), Dense(16, 2)), "first layer"),
+        ((64,), (Reshape(1, 8, 8),), "logit layer"),
     ],
 )
 def test_inconsistent_architectures_are_refused(input_shape, layers, message):
@@ -112,6 +127,9 @@ def test_inconsistent_architectures_are_refused(input_shape, layers, message):
         lambda: Conv2d(1, 1, 0),
         lambda: MaxPool2d(2, 0),
         lambda: AvgPool2d(65, 1),
+        lambda: Reshape(0, 8, 8),
+        lambda: Reshape(1, 8, 1 << 17),
+        lambda: Reshape(1, 8.0, 8),
     ],
 )
 def test_layer_fields_are_validated(make):
@@ -164,7 +182,7 @@ def test_hard_limits():
 # ----------------------------------------------------------------------- encodings
 
 
-@pytest.mark.parametrize("make", [conv_arch, mlp_arch])
+@pytest.mark.parametrize("make", [conv_arch, mlp_arch, reshape_arch])
 def test_binary_and_json_round_trips(make):
     arch = make()
     data = arch.to_bytes()
@@ -184,6 +202,26 @@ def test_known_encoding_of_a_tiny_architecture():
         + b"\x01" + struct.pack(">IIBBBB", 3, 2, 8, 16, 0, 0)
     )  # fmt: skip
     assert arch.to_bytes() == expected
+
+
+def test_known_encoding_of_the_reshape_layer():
+    arch = reshape_arch()
+    assert arch.shapes[0] == (1, 8, 8)
+    data = arch.to_bytes()
+    head = b"ZKAR" + struct.pack(">HBI", 1, 1, 64) + struct.pack(">qqH", -8, 8, 5)
+    assert data.startswith(head + b"\x06" + struct.pack(">III", 1, 8, 8) + b"\x02")
+    assert json.loads(arch.to_json())["layers"][0] == {
+        "type": "reshape", "channels": 1, "height": 8, "width": 8,
+    }  # fmt: skip
+    assert "Reshape(channels=1, height=8, width=8) -> (1, 8, 8)" in arch.describe()
+    # A Reshape decoded anywhere but first is refused, like one constructed there.
+    dense = lambda i, o: b"\x01" + struct.pack(">IIBBBB", i, o, 8, 16, 0, 0)  # noqa: E731
+    head = b"ZKAR" + struct.pack(">HBI", 1, 1, 64) + struct.pack(">qqH", -8, 8, 4)
+    reshape = b"\x06" + struct.pack(">III", 1, 8, 8)
+    ok = Architecture.from_bytes(head + reshape + b"\x05" + dense(64, 64) + dense(64, 2))
+    assert isinstance(ok.layers[0], Reshape)
+    with pytest.raises(ArchitectureDecodeError, match="only as the first layer"):
+        Architecture.from_bytes(head + dense(64, 64) + reshape + b"\x05" + dense(64, 2))
 
 
 def test_digest_depends_on_every_field():

@@ -36,6 +36,7 @@ from zkproofs.ml.architecture import (
     Flatten,
     MaxPool2d,
     QuantizedModel,
+    Reshape,
     signed_range,
 )
 from zkproofs.ml.circuit import COMPILER_BOUND, CircuitError, compile_accuracy_circuit
@@ -258,7 +259,11 @@ def conv_cases(draw, max_bits=6, max_n=3, span=16):
         layers.append(dense(draw, width, 2, max_bits=max_bits))
         width = 2
     layers.append(dense(draw, width, draw(st.integers(2, 3)), logit=True, max_bits=max_bits))
-    arch = Architecture((c, in_h, in_w), draw(input_ranges(span)), tuple(layers))
+    input_shape = (c, in_h, in_w)
+    if draw(st.booleans()):  # a flat input read as the image by a Reshape layer
+        layers.insert(0, Reshape(c, in_h, in_w))
+        input_shape = (c * in_h * in_w,)
+    arch = Architecture(input_shape, draw(input_ranges(span)), tuple(layers))
     x, y = draw(samples(arch, max_n))
     return arch, draw(models(arch)), x, y
 
@@ -704,6 +709,26 @@ def test_digest_is_deterministic_and_binds_every_public_input(name):
     for label, variant in _variants(arch):
         digests[label] = verifier(variant, x, y, c).r1cs.digest()
     assert len(set(digests.values())) == len(digests), digests
+
+
+def test_a_reshape_layer_is_a_relabeling_with_no_constraint():
+    """The same CNN on a flat input read through Reshape compiles to exactly the circuit of
+    the CNN on the image input: same matrices, same witness."""
+    rng = np.random.default_rng(7)
+    body = (Conv2d(2, 2, 3, padding=1, shift=3, relu=True), MaxPool2d(2, 2), Flatten(),
+            Dense(8, 3))  # fmt: skip
+    image = Architecture((2, 4, 4), (-5, 5), body)
+    flat = Architecture((32,), (-5, 5), (Reshape(2, 4, 4), *body))
+    tensors = {s.name: rng.integers(-20, 20, size=s.shape) for s in image.layout}
+    flat_tensors = {f"layers.{s.layer + 1}.{s.kind}": tensors[s.name] for s in image.layout}
+    x = rng.integers(-5, 5, size=(4, 2, 4, 4), endpoint=True)
+    y = np.array([0, 1, 2, 0])
+    a = prover(image, QuantizedModel(image, tensors), x, y)
+    b = prover(flat, QuantizedModel(flat, flat_tensors), x.reshape(4, 32), y)
+    assert a.correct == b.correct
+    assert a.r1cs.digest() == b.r1cs.digest()
+    assert np.array_equal(a.r1cs.z(a.assignment), b.r1cs.z(b.assignment))
+    assert verifier(flat, x.reshape(4, 32), y, b.correct).r1cs.digest() == b.r1cs.digest()
 
 
 def test_claims_outside_zero_to_n_and_foreign_models_are_refused():

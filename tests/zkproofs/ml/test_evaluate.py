@@ -15,6 +15,7 @@ from zkproofs.ml.architecture import (
     Flatten,
     MaxPool2d,
     QuantizedModel,
+    Reshape,
     signed_range,
 )
 from zkproofs.ml.evaluate import (
@@ -105,6 +106,23 @@ def pool_model(pool) -> QuantizedModel:
         layers_3_weight=[[0] * n, [1] * n],
         layers_3_bias=[0, 0],
     )
+
+
+def test_reshape_reads_a_flat_input_as_an_image_in_c_order():
+    """Reshape then Flatten gives back the input: a relabeling, element c·H·W + h·W + w of
+    the flat input lands at [c, h, w]; a 2×1 kernel then sees vertical neighbours."""
+    arch = Architecture((12,), (-6, 6), (Reshape(2, 3, 2), Flatten(), identity_logits(12)))
+    x = np.arange(-6, 6).reshape(1, 12)
+    m = model(arch, layers_2_weight=eye(12), layers_2_bias=[0] * 12)
+    steps = trace(m, x)
+    assert steps[0].out.shape == (1, 2, 3, 2)
+    assert steps[0].out[0, 1, 2, 0] == x[0, 1 * 6 + 2 * 2 + 0]
+    np.testing.assert_array_equal(logits(m, x), x)
+    iv = intervals(arch)
+    assert iv.layers[0].out.shape == (1, 2, 3, 2)
+    assert int(iv.layers[0].out.lo.min()) == -6 and int(iv.layers[0].out.hi.max()) == 6
+    per_sample = intervals(arch, x)
+    np.testing.assert_array_equal(per_sample.layers[0].out.lo, x.reshape(1, 2, 3, 2))
 
 
 def test_average_pool_floors_the_mean():
@@ -247,6 +265,9 @@ def random_case(draw):
     if draw(st.booleans()):
         shape = (draw(st.integers(1, 2)), *[draw(st.integers(3, 6))] * 2)
         current = shape
+        if draw(st.booleans()):  # a flat input read as the image by a Reshape layer
+            layers.append(Reshape(*shape))
+            shape = (int(np.prod(shape)),)
         for _ in range(draw(st.integers(1, 2))):  # up to two conv/pool blocks
             if draw(st.booleans()):
                 k = draw(st.integers(1, min(3, current[1])))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from zkproofs.ml import (
+    AGREEMENT_TARGET,
     Architecture,
     Dense,
     FloatConv2d,
@@ -16,9 +17,13 @@ from zkproofs.ml import (
     count_correct,
     intervals,
     load_onnx,
+    logits,
+    predict,
     quantize,
+    quantize_auto,
 )
 from zkproofs.ml.architecture import signed_range
+from zkproofs.ml.quantize import AUTO_WIDTHS, LOGIT_ERROR_TARGET
 
 from .helpers import to_onnx_bytes, torch_like_conv_net
 
@@ -123,8 +128,6 @@ def test_conv_net(digits):
 def test_calibration_inputs_are_checked(digits, lr_float):
     with pytest.raises(QuantizationError, match="integers"):
         quantize(lr_float, digits.x_train.astype(float), input_range=(0, 16))
-    with pytest.raises(QuantizationError, match="range"):
-        quantize(lr_float, digits.x_train, input_range=(0, 15))
     with pytest.raises(QuantizationError, match="shape"):
         quantize(lr_float, digits.x_train[:, :63], input_range=(0, 16))
     with pytest.raises(QuantizationError, match="input_scale"):
@@ -135,6 +138,106 @@ def test_calibration_inputs_are_checked(digits, lr_float):
         quantize(lr_float, digits.x_train, input_range=(0.5, 16))
     with pytest.raises(QuantizationError, match="activation_bits"):
         quantize(lr_float, digits.x_train, input_range=(0, 16), activation_bits=40)
+
+
+@pytest.mark.parametrize("which", ["digits", "breast_cancer"])
+def test_calibration_inputs_outside_the_range_are_clipped_and_counted(
+    which, digits, lr_float, breast_cancer
+):
+    if which == "digits":
+        fm, x, y, narrow = lr_float, digits.x_train, digits.y_train, (0, 14)
+    else:
+        model, x, _, y, _ = breast_cancer
+        fm, narrow = load_onnx(to_onnx_bytes(model, 30, zipmap=False)), (-20, 24)
+    outside = (x < narrow[0]) | (x > narrow[1])
+    assert outside.any()
+    got, report = quantize(fm, x, y, input_range=narrow, input_scale=8 if which != "digits" else 1)
+    again, _ = quantize(fm, np.clip(x, *narrow), y, input_range=narrow,
+                        input_scale=8 if which != "digits" else 1)  # fmt: skip
+    assert got == again  # exactly the model of the clipped data
+    assert report.clipped_values == int(outside.sum())
+    assert report.clipped_samples == int(outside.any(axis=1).sum())
+    assert f"{report.clipped_values} calibration values" in report.summary()
+    _, clean = quantize(fm, np.clip(x, *narrow), y, input_range=narrow,
+                        input_scale=8 if which != "digits" else 1)  # fmt: skip
+    assert clean.clipped_values == 0 and "clipped" not in clean.summary()
+
+
+def raw_wine_lr():
+    """Logistic regression on wine's raw features (magnitudes from 0.1 to 1680), published
+    at scale 100: 8-bit per-tensor weights lose the small-magnitude features' weights."""
+    import warnings
+
+    from sklearn.datasets import load_wine
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+
+    v, y = load_wine(return_X_y=True)
+    v_tr, v_te, y_tr, y_te = train_test_split(v, y, test_size=0.5, random_state=0, stratify=y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LogisticRegression(max_iter=1000).fit(v_tr, y_tr)
+    fm = load_onnx(to_onnx_bytes(model, 13, zipmap=False))
+    to_int = lambda a: np.rint(a * 100).astype(np.int64)  # noqa: E731
+    return fm, to_int(v_tr), y_tr, to_int(v_te), y_te, model.predict(v_te)
+
+
+def test_quantize_auto_widens_the_weights_until_the_models_agree():
+    fm, x_tr, y_tr, x_te, y_te, float_pred = raw_wine_lr()
+    _, narrow = quantize(fm, x_tr, y_tr, input_range=(0, 200_000), input_scale=100)
+    assert narrow.agreement < AGREEMENT_TARGET  # the problem
+    model, report = quantize_auto(fm, x_tr, y_tr, input_range=(0, 200_000), input_scale=100)
+    assert [(a.weight_bits, a.activation_bits) for a in report.attempts][0] == (8, 8)
+    assert report.attempts[0].agreement == narrow.agreement
+    assert report.weight_bits > 8 and report.meets_target
+    assert report.attempts[-1].agreement == report.agreement
+    assert all(a.agreement < AGREEMENT_TARGET for a in report.attempts[:-1])
+    assert model.architecture.layers[0].weight_bits == report.weight_bits
+    assert "tried 8-bit weights" in report.summary()
+    # The logit error is what the report says it is: the 95th percentile of the largest
+    # logit deviation per sample, relative to the float logits' standard deviation.
+    f = fm.logits(x_tr / 100)
+    q = logits(model, x_tr) / report.layers[-1].output_scale
+    expected = np.quantile(np.abs(q - f).max(axis=1) / f.std(), 0.95)
+    assert report.logit_error == pytest.approx(expected, rel=1e-9)
+    assert report.logit_error <= LOGIT_ERROR_TARGET < narrow.logit_error
+    # On the test split too, the widened model is the trained model.
+    q_pred = predict(model, x_te)
+    assert np.mean(q_pred == float_pred) >= 0.98
+    assert abs(int((q_pred == y_te).sum()) - int((float_pred == y_te).sum())) <= 1
+
+
+def test_quantize_auto_keeps_8_bits_when_they_suffice_and_honours_a_given_width(
+    digits, mlp_float, breast_cancer
+):
+    model, x_tr, _, y_tr, _ = breast_cancer
+    fm = load_onnx(to_onnx_bytes(model, 30, zipmap=False))
+    q, report = quantize_auto(fm, x_tr, y_tr, input_range=(-64, 64), input_scale=8)
+    assert len(report.attempts) == 1 and report.weight_bits == 8 and report.meets_target
+    assert report.logit_error <= LOGIT_ERROR_TARGET
+    assert q == quantize(fm, x_tr, y_tr, input_range=(-64, 64), input_scale=8)[0]
+    # 8-bit weights and activations agree on the digits MLP's labels but not its logits.
+    _, digits_report = quantize_auto(mlp_float, digits.x_train, digits.y_train,
+                                     input_range=(0, 16))  # fmt: skip
+    first = digits_report.attempts[0]
+    assert first.agreement >= AGREEMENT_TARGET and first.logit_error > LOGIT_ERROR_TARGET
+    assert digits_report.logit_error <= LOGIT_ERROR_TARGET < first.logit_error
+    _, fixed = quantize_auto(mlp_float, digits.x_train, digits.y_train, input_range=(0, 16),
+                             weight_bits=6)  # fmt: skip
+    assert {a.weight_bits for a in fixed.attempts} == {6} and fixed.weight_bits == 6
+
+
+def test_quantize_auto_falls_back_to_the_best_agreement(digits, lr_float):
+    # An unreachable target: every width is tried and the best kept (narrowest on ties).
+    _, report = quantize_auto(lr_float, digits.x_train, digits.y_train, input_range=(0, 16),
+                              target=1.01)  # fmt: skip
+    assert len(report.attempts) == len(AUTO_WIDTHS)
+    best = max((a.agreement, -a.logit_error) for a in report.attempts)
+    first_best = next(a for a in report.attempts if (a.agreement, -a.logit_error) == best)
+    assert (report.weight_bits, report.activation_bits) == (
+        first_best.weight_bits, first_best.activation_bits,
+    )  # fmt: skip
 
 
 def test_a_model_that_could_overflow_is_refused():

@@ -85,7 +85,7 @@ def plan_layers(sched: Schedule, ivs) -> None:
     prev: DensePlan | None = None
     for i, layer in enumerate(arch.layers):
         if not isinstance(layer, Dense):
-            continue  # Flatten: the flat layout is already C-order
+            continue  # Flatten, Reshape: relabelings of the flat C-order layout
         f_in_bits = pow2_bits(layer.in_features)
         f_out_bits = pow2_bits(layer.out_features)
         logits = i == last
