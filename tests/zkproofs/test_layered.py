@@ -33,6 +33,8 @@ CASES = {
     "wide biases (limbs)": (mlp(4, [3], 2, bias_bits=40), 6),
     "no shift": (mlp(4, [3], 3, shifts=[0]), 9),
     "many samples": (mlp(3, [2], 2), 70),
+    # N' = 8192 with rows of 2048 samples: the rows of samples 6144… are implied zero.
+    "padded sample rows": (mlp(2, [2], 2, weight_bits=4, bias_bits=6), 4100),
 }
 
 
@@ -199,8 +201,7 @@ def _recompute_margins(sched, values):
     t, b = values["count.t"], values["count.b"]
     below = (np.arange(k)[:, None] < sched.y[None, :]).astype(np.int64)
     f = np.zeros_like(values[count_gadget.margin_names(p)[0]])
-    f[:k, :] = t + (1 << p.B) * (1 - b)
-    f[:k, :n] -= logits + below
+    f[:k, :n] = t[:, :n] + (1 << p.B) * (1 - b[:, :n]) - logits - below
     for name, limb in zip(count_gadget.margin_names(p), split_limbs(f, p.margin_limbs),
                           strict=True):
         values[name] = limb

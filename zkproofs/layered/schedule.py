@@ -24,7 +24,7 @@ The vectors of a dense network (``gadgets/dense.py``, ``gadgets/count.py``,
 - the remainder rem = W·a + b − 2^s·q, in range limbs of exactly s bits;
 - the logits ℓ (the last layer, shift 0): committed, not range-checked (they equal W·a + b);
 - the count: b (one bit per sample, range(1)), t (the label's logit) and the margins
-  f = [j < K]·(t + 2^B·(1 − b)) − ℓ − [j < y], in range limbs of B + 1 bits;
+  f = [j < K]·(t + 2^B·([n < N] − b)) − ℓ − [j < y], in range limbs of B + 1 bits;
 - weights: each weight or bias tensor of width b is range-checked as w + 2^(b−1) ∈ [0, 2^b)
   straight from C_W, with extra limbs (auxiliary vectors) above 16 bits.
 """

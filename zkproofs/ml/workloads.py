@@ -25,12 +25,11 @@ SCALE = 3
 def _uniform(label: bytes, n: int, k: int) -> np.ndarray:
     """n×k floats in [0, 1) from SHA-256 in counter mode (deterministic, public)."""
     need = n * k * 4
-    chunks = []
-    counter = 0
-    while sum(len(c) for c in chunks) < need:
-        chunks.append(hashlib.sha256(label + struct.pack(">Q", counter)).digest())
-        counter += 1
-    words = np.frombuffer(b"".join(chunks)[:need], dtype="<u4").astype(np.float64)
+    blocks = -(-need // 64)
+    stream = b"".join(
+        hashlib.sha512(label + struct.pack(">Q", i)).digest() for i in range(blocks)
+    )
+    words = np.frombuffer(stream[:need], dtype="<u4").astype(np.float64)
     return (words / 2.0**32).reshape(n, k)
 
 

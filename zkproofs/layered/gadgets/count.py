@@ -4,7 +4,7 @@ For sample n with label y_n the model is right iff ℓ_{y_n} − ℓ_j − [j < 
 class j ≠ y_n (argmax, the lowest index winning ties). The prover commits, per sample, a bit
 b_n (range(1) lookup) and t_n = ℓ(y_n, n), and per (class, sample) the margin
 
-    f(j, n) = [j < K]·(t_n + 2^B·(1 − b_n)) − ℓ(j, n) − [j < y_n]
+    f(j, n) = [j < K]·(t_n + 2^B·([n < N] − b_n)) − ℓ(j, n) − [j < y_n]
 
 in range limbs of B + 1 bits, where 2^B exceeds every |t_n − ℓ(j, n) − [j < y_n]| the
 intervals allow. With b_n = 1 this says every margin is non-negative (the label wins);
@@ -104,8 +104,7 @@ def witness(sched: Schedule, values: dict, logits_int: np.ndarray, strict: bool 
     k_pad = 1 << p.k_bits
     below = (np.arange(k)[:, None] < y[None, :]).astype(np.int64)
     f = np.zeros((k_pad, n_pad), dtype=np.int64)
-    f[:k, :] = tvec + (1 << p.B) * (1 - bvec)
-    f[:k, :n] -= logits + below
+    f[:k, :n] = tvec[:, :n] + (1 << p.B) * (1 - bvec[:, :n]) - logits - below
     values[B_NAME], values[T_NAME] = bvec, tvec
     for name, limb in zip(margin_names(p), split_limbs(f, p.margin_limbs), strict=True):
         values[name] = limb
@@ -179,7 +178,8 @@ def prove(ctx, leaf_point: list[int], out_claims: dict, logit_op: Op) -> None:
     for name, s in zip(margin_names(p), limb_shifts(p.margin_limbs), strict=True):
         fsum = fsum + out_claims[(name, bits)].scale(1 << s)
     J = mle.prefix_sum(z_j, p.num_classes)
-    rhs = (yt + (Op.public(1) - yb).scale(1 << p.B)).scale(J) - logit_op - Op.public(
+    ind_n = mle.prefix_sum(z_n, sched.num_samples)
+    rhs = (yt + (Op.public(ind_n) - yb).scale(1 << p.B)).scale(J) - logit_op - Op.public(
         _labels_below(sched, z_j, z_n))
     write_equality(w, sigma.prove_equality_v2(t, params, rng, fsum.blind - rhs.blind))
     # t~(z_n) = Σ P·ℓ
@@ -208,7 +208,8 @@ def verify(ctx, leaf_point: list[int], out_claims: dict, logit_y: Lin) -> None:
     for name, s in zip(margin_names(p), limb_shifts(p.margin_limbs), strict=True):
         fsum.iadd(out_claims[(name, bits)], 1 << s)
     J = mle.prefix_sum(z_j, p.num_classes)
-    rhs = Lin().iadd(yt, J).iadd(g, J << p.B).iadd(yb, -(J << p.B)).iadd(logit_y, -1)
+    ind_n = mle.prefix_sum(z_n, sched.num_samples)
+    rhs = Lin().iadd(yt, J).iadd(g, J * ind_n << p.B).iadd(yb, -(J << p.B)).iadd(logit_y, -1)
     rhs.iadd(g, -_labels_below(sched, z_j, z_n))
     sigma.defer_equality(t, params, fsum, rhs, read_equality(r), checks,
                          "count: a margin does not match the logits and labels")
