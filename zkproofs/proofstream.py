@@ -51,7 +51,10 @@ def dot_size(n: int) -> Size:
 
 
 def sumcheck_size(rounds: int, degree: int) -> Size:
-    return (Size(2) + dot_size(degree + 1)) * rounds
+    """Protocol v2's sumcheck: one point per round, the final value, one dot product."""
+    if rounds == 0:
+        return Size()
+    return Size(rounds + 1) + dot_size(rounds * (degree + 1))
 
 
 EQUALITY = Size(1, 1)
@@ -167,19 +170,19 @@ def read_dot(r: ProofReader, n: int) -> sigma.DotProductProof:
     return sigma.DotProductProof(delta, beta, r.vector(n), r.scalar(), r.scalar())
 
 
-def write_sumcheck(w: ProofWriter, sc: sumcheck.SumcheckProof) -> None:
-    for rnd in sc.rounds:
-        w.point(rnd.poly_commitment)
-        w.point(rnd.eval_commitment)
-        write_dot(w, rnd.proof)
+def write_sumcheck(w: ProofWriter, sc: sumcheck.BatchedSumcheckProof) -> None:
+    w.points(sc.polys)
+    if sc.polys:
+        w.point(sc.final)
+        write_dot(w, sc.dot)
 
 
-def read_sumcheck(r: ProofReader, rounds: int, degree: int) -> sumcheck.SumcheckProof:
-    out = []
-    for _ in range(rounds):
-        cp, ce = r.point(), r.point()
-        out.append(sumcheck.RoundProof(cp, ce, read_dot(r, degree + 1)))
-    return sumcheck.SumcheckProof(tuple(out))
+def read_sumcheck(r: ProofReader, rounds: int, degree: int) -> sumcheck.BatchedSumcheckProof:
+    if rounds == 0:
+        return sumcheck.BatchedSumcheckProof((), None, None)
+    polys = tuple(r.points(rounds))
+    final = r.point()
+    return sumcheck.BatchedSumcheckProof(polys, final, read_dot(r, rounds * (degree + 1)))
 
 
 def write_equality(w: ProofWriter, e: sigma.EqualityProof) -> None:

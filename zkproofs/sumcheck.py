@@ -197,12 +197,25 @@ def verify(
 
 # ==================================================================== protocol v2
 #
-# The same committed rounds (steps 1–6 above), with the prover working from openings only
-# and the verifier deferring its checks to a ``batch.Checks``: the claim of each round is a
-# ``batch.Lin`` (the initial claim is usually a homomorphic combination), Cy = w0·claim +
-# w1·Ce is never computed, and the round's proof of dot product is recorded, not checked.
-# ``verify_v2`` returns the point and the final claim (Ce of the last round, or the initial
-# claim when there are no rounds).
+# Protocol v2's sumcheck commits each round polynomial and checks all rounds with ONE proof
+# of dot product (Hyrax, §4: the round checks are linear in the committed coefficients):
+#
+# 1. Round j: P → Cp_j = Σ_k c_{j,k}·G_{j(d+1)+k} + β_j·H, the coefficients of p_j under
+#    their own range of bases (absorbed); r_j ← transcript.
+# 2. After m rounds: P → F = com(p_m(r_m); ρ_F) (absorbed): the committed final value.
+# 3. w_1 … w_{m+1} ← transcript, for the m + 1 linear relations
+#      p_1(0) + p_1(1) = claim,  p_j(0) + p_j(1) = p_{j−1}(r_{j−1}),  p_m(r_m) = F.
+#    With c the concatenation of all coefficients, Σ_j w_j·(relation j) is one linear
+#    equation ⟨a, c⟩ = w_1·claim + w_{m+1}·F with a public vector a.
+# 4. DotProduct(Cx = Σ_j Cp_j, Cy = w_1·claim + w_{m+1}·F, a): Cx commits to c because the
+#    rounds use disjoint bases.
+#
+# Soundness: a false initial claim survives the rounds with probability at most m·d/|F|
+# (sumcheck), the random combination of the m + 1 relations hides a false one with
+# probability at most 1/|F|, and the proof of dot product is special-sound. Zero knowledge:
+# every Cp_j and F has a fresh blind, and the proof of dot product is honest-verifier ZK
+# (its simulator is ``sigma.simulate_dot_product``). With no rounds there is nothing to
+# prove: the final claim is the initial one. A round costs one point instead of four.
 
 
 @dataclass(frozen=True)
@@ -211,6 +224,27 @@ class ClaimOpening:
 
     value: int
     blind: int
+
+
+@dataclass(frozen=True)
+class BatchedSumcheckProof:
+    polys: tuple  # Cp_1 … Cp_m
+    final: Point | None  # F (None when m = 0)
+    dot: DotProductProof | None
+
+
+def _relation_vector(degree: int, challenges: list[int], weights: list[int]):
+    """a with ⟨a, c⟩ = w_1·claim + w_{m+1}·F for the relations of step 3 (0-indexed here:
+    block j of a is w_j·s − w_{j+1}·powers(r_j), the last block w_{m−1}·s + w_m·powers(r_{m−1}),
+    where s = (2, 1, …, 1) gives p(0) + p(1))."""
+    m = len(challenges)
+    sum_row = [2] + [1] * degree
+    out = []
+    for j, r in enumerate(challenges):
+        pw = field.powers(r, degree + 1)
+        nxt = weights[m] if j + 1 == m else -weights[j + 1]
+        out += [(weights[j] * s + nxt * p) % R for s, p in zip(sum_row, pw, strict=True)]
+    return field.vec(out)
 
 
 def prove_v2(
@@ -222,43 +256,50 @@ def prove_v2(
     num_rounds: int,
     degree: int,
     claim: ClaimOpening,
-) -> tuple[SumcheckProof, list[int], ClaimOpening]:
+) -> tuple[BatchedSumcheckProof, list[int], ClaimOpening]:
     from .commitments.pedersen import commit_scalar_fast
     from .sigma import prove_dot_product_v2
 
     grp = params.backend
-    rounds = []
-    point = []
-    value, blind = claim.value % R, claim.blind % R
-    for _ in range(num_rounds):
+    width = degree + 1
+    if num_rounds * width > len(params.G):
+        raise ValueError("too many sumcheck rounds for the bases")
+    value = claim.value % R
+    polys, coeffs_all, blinds, point = [], [], [], []
+    for j in range(num_rounds):
         evals = oracle.round_evaluations(value)
-        if len(evals) != degree + 1:
+        if len(evals) != width:
             raise ValueError("round oracle returned the wrong number of evaluations")
         coeffs = interpolate(evals)
-        poly_blind = rng.scalar()
-        poly_commitment = commit_vector(params, coeffs, poly_blind)
-        t.absorb_points(b"v2/sumcheck/poly", [grp.encode(poly_commitment)])
+        blind = rng.scalar()
+        cp = grp.msm([*params.G[j * width : (j + 1) * width], params.H], [*coeffs, blind])
+        t.absorb_points(b"v2/sumcheck/poly", [grp.encode(cp)])
         r = t.challenge_scalar(b"v2/sumcheck/r")
-        new_value = evaluate_poly(coeffs, r)
-        eval_blind = rng.scalar()
-        eval_commitment = commit_scalar_fast(params, new_value, eval_blind)
-        t.absorb_points(b"v2/sumcheck/eval", [grp.encode(eval_commitment)])
-        w0, w1 = t.challenge_scalar(b"v2/sumcheck/w0"), t.challenge_scalar(b"v2/sumcheck/w1")
-        a = _round_weights(degree, r, w0, w1)
-        proof = prove_dot_product_v2(
-            t, params, rng, a, field.vec(coeffs), poly_blind, (w0 * blind + w1 * eval_blind) % R
-        )
-        rounds.append(RoundProof(poly_commitment, eval_commitment, proof))
+        polys.append(cp)
+        coeffs_all += coeffs
+        blinds.append(blind)
         point.append(r)
+        value = evaluate_poly(coeffs, r)
         oracle.bind(r)
-        value, blind = new_value, eval_blind
-    return SumcheckProof(tuple(rounds)), point, ClaimOpening(value, blind)
+    if num_rounds == 0:
+        return BatchedSumcheckProof((), None, None), [], ClaimOpening(value, claim.blind)
+    final_blind = rng.scalar()
+    final = commit_scalar_fast(params, value, final_blind)
+    t.absorb_points(b"v2/sumcheck/final", [grp.encode(final)])
+    weights = t.challenge_scalars(b"v2/sumcheck/w", num_rounds + 1)
+    a = _relation_vector(degree, point, weights)
+    dot = prove_dot_product_v2(
+        t, params, rng, a, field.vec(coeffs_all), sum(blinds) % R,
+        (weights[0] * claim.blind + weights[num_rounds] * final_blind) % R,
+    )
+    return (BatchedSumcheckProof(tuple(polys), final, dot), point,
+            ClaimOpening(value, final_blind))
 
 
 def verify_v2(
     t: Transcript,
     params: Params,
-    proof: SumcheckProof,
+    proof: BatchedSumcheckProof,
     *,
     num_rounds: int,
     degree: int,
@@ -266,27 +307,28 @@ def verify_v2(
     checks,
     label: str,
 ):
-    """Record the rounds' checks; return (point, final claim as a point or Lin)."""
+    """Record the sumcheck's check; return (point, final claim as a point or Lin)."""
     from .batch import Lin
     from .sigma import defer_dot_product
 
     grp = params.backend
-    if len(proof.rounds) != num_rounds:
+    if len(proof.polys) != num_rounds:
         raise VerificationError(
-            f"{label}: the sumcheck has {len(proof.rounds)} rounds, not {num_rounds}"
+            f"{label}: the sumcheck has {len(proof.polys)} rounds, not {num_rounds}"
         )
+    if num_rounds == 0:
+        return [], claim
     point = []
-    for i, rnd in enumerate(proof.rounds):
-        if len(rnd.proof.z) != degree + 1:
-            raise VerificationError(f"{label}: round {i} has a polynomial of the wrong degree")
-        t.absorb_points(b"v2/sumcheck/poly", [grp.encode(rnd.poly_commitment)])
-        r = t.challenge_scalar(b"v2/sumcheck/r")
-        t.absorb_points(b"v2/sumcheck/eval", [grp.encode(rnd.eval_commitment)])
-        w0, w1 = t.challenge_scalar(b"v2/sumcheck/w0"), t.challenge_scalar(b"v2/sumcheck/w1")
-        a = _round_weights(degree, r, w0, w1)
-        cy = Lin().iadd(claim, w0).iadd(rnd.eval_commitment, w1)
-        defer_dot_product(t, params, rnd.poly_commitment, cy, a, rnd.proof, checks,
-                          f"{label}, round {i}")
-        point.append(r)
-        claim = rnd.eval_commitment
-    return point, claim
+    for cp in proof.polys:
+        t.absorb_points(b"v2/sumcheck/poly", [grp.encode(cp)])
+        point.append(t.challenge_scalar(b"v2/sumcheck/r"))
+    t.absorb_points(b"v2/sumcheck/final", [grp.encode(proof.final)])
+    weights = t.challenge_scalars(b"v2/sumcheck/w", num_rounds + 1)
+    a = _relation_vector(degree, point, weights)
+    cx = Lin()
+    for cp in proof.polys:
+        cx.iadd(cp)
+    cy = Lin().iadd(claim, weights[0]).iadd(proof.final, weights[num_rounds])
+    defer_dot_product(t, params, cx, cy, a, proof.dot, checks,
+                      f"{label}: the round polynomials are not consistent")
+    return point, proof.final

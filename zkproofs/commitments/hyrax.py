@@ -123,6 +123,32 @@ def commit(
     return points, Opening(layout, rows, blinds)
 
 
+def commit_many(
+    params: Params, items: Sequence[tuple[Layout, np.ndarray]], rng: ProverRandomness
+) -> list[tuple[list[Point], Opening]]:
+    """``commit`` for several vectors, blinds drawn in the same order (vector by vector),
+    the row commitments computed together (in parallel where the backend can)."""
+    prepared = []
+    for layout, values in items:
+        rows = layout.row_matrix(np.asarray(values, dtype=np.int64))
+        live = layout.live_rows()
+        mask = np.ones(layout.num_rows, dtype=bool)
+        mask[live] = False
+        if rows[mask].any():
+            raise ValueError("a committed vector has values where its layout says zero")
+        prepared.append((layout, rows, live, tuple(rng.scalars(len(live)))))
+    grp = params.backend
+    many = getattr(grp, "commit_int_rows_many", None)
+    if many is not None:
+        points = many(params.G, params.H, [rows[live] for _, rows, live, _ in prepared],
+                      [blinds for *_, blinds in prepared])
+    else:
+        points = [commit_int_rows(params, rows[live], blinds)
+                  for _, rows, live, blinds in prepared]
+    return [(pts, Opening(layout, rows, blinds))
+            for pts, (layout, rows, _, blinds) in zip(points, prepared, strict=True)]
+
+
 def commit_int_rows(params: Params, rows: np.ndarray, blinds: Sequence[int]) -> list[Point]:
     """Com(row; ρ) for each row of an int64 matrix (width ≤ the number of bases)."""
     grp = params.backend

@@ -16,6 +16,7 @@ prepares scalars carefully before handing them to arkworks' multi-exponentiation
 from __future__ import annotations
 
 import operator
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -111,27 +112,74 @@ def _bucket_sum(pts: list[G1Point], digits: list[int], bits: int) -> G1Point:
 
 
 _H_TABLES: dict[bytes, object] = {}
-_NEGATED: dict[int, tuple] = {}
-_SCALARS: dict[int, Scalar] = {}
+# Row commitments of large batches run on this many forked processes (the machines this
+# project targets have two cores; arkworks' MSM holds the GIL). ZKARENA_COMMIT_WORKERS
+# overrides it; 1 keeps everything in this process.
+COMMIT_WORKERS = int(os.environ.get("ZKARENA_COMMIT_WORKERS", "2"))
+_PARALLEL_ENTRIES = 1 << 17
+_JOB = None
+_SCALAR_TABLE: np.ndarray | None = None
+_BASES: dict[int, tuple] = {}
 
 
-def _negated(G) -> tuple:
-    key = id(G)
-    found = _NEGATED.get(key)
+def _object_array(items) -> np.ndarray:
+    items = list(items)
+    arr = np.empty(len(items), dtype=object)
+    arr[:] = items
+    return arr
+
+
+def _bases(G) -> tuple[np.ndarray, np.ndarray]:
+    found = _BASES.get(id(G))
     if found is None or found[0] is not G:
-        found = _NEGATED[key] = (G, tuple(-p for p in G))
-    return found[1]
+        found = _BASES[id(G)] = (G, _object_array(G), _object_array(-p for p in G))
+    return found[1], found[2]
 
 
-def _small_scalar(m: int) -> Scalar:
-    s = _SCALARS.get(m)
-    if s is None:
-        s = _scalar(m)
-        if m < 1 << 16:
-            _SCALARS[m] = s
-    return s
+def _scalar_table() -> np.ndarray:
+    global _SCALAR_TABLE
+    if _SCALAR_TABLE is None:
+        _SCALAR_TABLE = _object_array(_scalar(v) for v in range(1 << 16))
+    return _SCALAR_TABLE
 
 
+def _commit_row(G, pos, neg, table, row, blind) -> G1Point:
+    idx = np.flatnonzero(row)
+    acc = table.mul(blind)
+    if not idx.size:
+        return acc
+    vals = row[idx]
+    negative = vals < 0
+    mags = np.abs(vals)
+    pts = np.where(negative, neg[idx], pos[idx]).tolist()
+    top = int(mags.max())
+    bits = top.bit_length()
+    if bits <= _BUCKET_MAX_BITS and 4 << bits <= len(pts):
+        return acc + _bucket_sum(pts, mags.tolist(), bits)
+    if top < 1 << 16:
+        ks = _scalar_table()[mags].tolist()
+    else:
+        ks = [_scalar(int(m)) for m in mags.tolist()]
+    return acc + G1Point.multiexp_unchecked(pts, ks)
+
+
+def _commit_rows_local(m: int, start: int, stop: int) -> list[G1Point]:
+    from ..commitments.pedersen import FixedBase
+
+    G, H, mats, blinds = _JOB
+    key = H.to_compressed_bytes()
+    table = _H_TABLES.get(key)
+    if table is None:
+        table = _H_TABLES[key] = FixedBase(NativeBackend(), H)
+    pos, neg = _bases(G)
+    rows = mats[m]
+    return [_commit_row(G, pos, neg, table, rows[i], blinds[m][i]) for i in range(start, stop)]
+
+
+def _commit_task(task) -> list[bytes]:
+    """In a forked worker: the points as affine coordinates (the identity as b"")."""
+    return [b"" if p == _IDENTITY else p.to_xy_bytes_le() for p in _commit_rows_local(*task)]
+_NEGATED: dict[int, tuple] = {}
 def _check_dst(dst: bytes) -> None:
     # RFC 9380: tags are non-empty, and longer than 255 bytes needs a different rule
     # that py_ecc does not implement; refuse both so the backends cannot disagree.
@@ -198,37 +246,46 @@ class NativeBackend:
         negative values use negated bases, rows of ≤ 8-bit magnitudes are summed in Python
         buckets, other rows go to arkworks with cached Scalar objects, and the blind is
         added from a fixed-base table of H (32 additions instead of a scalar
-        multiplication). Equal to ``msm(G + [H], row + [blind])`` for every row.
+        multiplication). Equal to ``msm(G + [H], row + [blind])`` for every row. Large
+        batches are split across worker processes (see ``commit_int_rows_many``).
         """
-        from ..commitments.pedersen import FixedBase
+        return self.commit_int_rows_many(G, H, [rows], [blinds])[0]
 
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.ndim != 2 or rows.shape[1] > len(G) or len(rows) != len(blinds):
-            raise ValueError("commit_int_rows: rows must be (n, ≤ len(G)) with one blind each")
-        if rows.size and int(np.abs(rows).max()) >= 1 << 62:
-            raise ValueError("commit_int_rows: values must stay below 2^62 in magnitude")
-        key = H.to_compressed_bytes()
-        table = _H_TABLES.get(key)
-        if table is None:
-            table = _H_TABLES[key] = FixedBase(self, H)
-        neg_g = _negated(G)
-        out = []
-        for row, blind in zip(rows, blinds, strict=True):
-            idx = np.flatnonzero(row)
-            acc = table.mul(blind)
-            if idx.size:
-                vals = row[idx]
-                negative = vals < 0
-                mags = np.abs(vals)
-                pts = [neg_g[i] if n else G[i] for i, n in zip(idx.tolist(), negative.tolist(),
-                                                            strict=True)]
-                bits = int(mags.max()).bit_length()
-                if bits <= _BUCKET_MAX_BITS and 4 << bits <= len(pts):
-                    acc = acc + _bucket_sum(pts, mags.tolist(), bits)
-                else:
-                    acc = acc + G1Point.multiexp_unchecked(pts, [_small_scalar(m) for m in
-                                                                 mags.tolist()])
-            out.append(acc)
+    def commit_int_rows_many(self, G, H, matrices, blind_lists) -> list[list[G1Point]]:
+        """``commit_int_rows`` for several matrices at once, on up to ``COMMIT_WORKERS``
+        forked processes when the work is large enough to pay for them."""
+        global _JOB
+        mats = []
+        for rows, blinds in zip(matrices, blind_lists, strict=True):
+            rows = np.asarray(rows, dtype=np.int64)
+            if rows.ndim != 2 or rows.shape[1] > len(G) or len(rows) != len(blinds):
+                raise ValueError("commit_int_rows: rows must be (n, ≤ len(G)), one blind each")
+            if rows.size and int(np.abs(rows).max()) >= 1 << 62:
+                raise ValueError("commit_int_rows: values must stay below 2^62 in magnitude")
+            mats.append(rows)
+        _JOB = (G, H, mats, [list(b) for b in blind_lists])
+        tasks = []
+        for m, rows in enumerate(mats):
+            step = max(1, min(len(rows), 64))
+            tasks += [(m, s, min(s + step, len(rows))) for s in range(0, len(rows), step)]
+        work = sum(int(np.count_nonzero(rows)) for rows in mats)
+        workers = min(COMMIT_WORKERS, os.cpu_count() or 1)
+        try:
+            if workers > 1 and work >= _PARALLEL_ENTRIES and len(tasks) > 1:
+                import multiprocessing
+
+                ctx = multiprocessing.get_context("fork")
+                with ctx.Pool(workers) as pool:
+                    chunks = pool.map(_commit_task, tasks, chunksize=1)
+                results = [[_IDENTITY if len(b) != 96 else G1Point.from_xy_bytes_unchecked_le(b)
+                            for b in chunk] for chunk in chunks]
+            else:
+                results = [_commit_rows_local(*task) for task in tasks]
+        finally:
+            _JOB = None
+        out: list[list[G1Point]] = [[] for _ in mats]
+        for (m, _, _), pts in zip(tasks, results, strict=True):
+            out[m].extend(pts)
         return out
 
     def eq(self, a: G1Point, b: G1Point) -> bool:

@@ -136,18 +136,32 @@ def _lookups(ctx: ProverContext, *, check: bool = True):
     return counts, columns
 
 
-def _leaves(ctx: ProverContext, columns, alpha: int, beta: int) -> np.ndarray:
+def _leaves(ctx: ProverContext, columns, alpha: int, beta: int) -> list:
+    """The witness leaves q = α − enc(tuple) as pieces: each segment stores its entries up
+    to the last non-zero tuple (the padded samples come last and all encode to the
+    segment's tag), the rest is its constant tail; the uncovered end is the filler."""
+    from ..lookup.logup_gkr.pieces import split_aligned
+
     sched = ctx.schedule
     table = sched.table
-    leaves = field.zeros(1 << sched.leaf_bits)
-    leaves[:] = field.const(alpha - table.filler(beta))
     bpow = [pow(beta, i + 1, R) for i in range(3)]
+    blocks = []
     for seg, off, cols in zip(sched.segments, sched.segment_offsets(), columns, strict=True):
-        enc = field.zeros(1 << seg.bits) + field.const(table.tag(seg.kind))
+        nonzero = np.zeros(len(cols[0]), dtype=bool)
+        for col in cols:
+            nonzero |= col != 0
+        idx = np.flatnonzero(nonzero)
+        stored = int(idx[-1]) + 1 if len(idx) else 0
+        tag = table.tag(seg.kind)
+        enc = field.zeros(stored) + field.const(tag)
         for i, col in enumerate(cols):
-            enc = enc + field.from_int64(col) * field.const(bpow[i])
-        leaves[off : off + len(enc)] = field.const(alpha) - enc
-    return leaves
+            if stored:
+                enc = enc + field.from_int64(col[:stored]) * field.const(bpow[i])
+        blocks.append((off, 1 << seg.bits, field.const(alpha) - enc, alpha - tag))
+    used = sum(1 << s.bits for s in sched.segments)
+    for off, size in split_aligned(used, 1 << sched.leaf_bits):
+        blocks.append((off, size, None, alpha - table.filler(beta)))
+    return blocks
 
 
 def _decompose(ctx: ProverContext, z: list[int], beta: int) -> tuple[Op, dict]:
@@ -240,22 +254,25 @@ def prove_traced(
     progress("witness", 1, 1)
 
     names = list(schedule.vectors)
-    for i, name in enumerate(names):
-        progress("commit", i, len(names))
-        spec = schedule.vector(name)
+    progress("commit", 0, 1)
+    committed = hyrax.commit_many(
+        params, [(schedule.vector(n).layout, values[n]) for n in names], rng)
+    for name, (points, opening) in zip(names, committed, strict=True):
         ctx.w.section(f"commitment {name}")
-        points, opening = hyrax.commit(params, spec.layout, values[name], rng)
         ctx.openings[name] = opening
         t.absorb_points(b"v2/commit/" + name.encode(), [grp.encode(p) for p in points])
         ctx.w.points(points)
-    progress("commit", len(names), len(names))
+    progress("commit", 1, 1)
 
     beta = t.challenge_scalar(b"v2/beta")
     alpha = t.challenge_scalar(b"v2/alpha")
-    leaves = _leaves(ctx, columns, alpha, beta)
+    from ..lookup.logup_gkr.pieces import leaf_layer
+
+    leaves = leaf_layer(_leaves(ctx, columns, alpha, beta), 1 << schedule.leaf_bits, True)
+    del columns
     table = schedule.table
     gkr = logup_gkr.prover.prove(
-        t, params, rng, ctx.w, leaves, field.from_int64(counts),
+        t, params, rng, ctx.w, leaves, schedule.leaf_bits, field.from_int64(counts),
         field.const(alpha) - table.values(beta), progress=progress,
     )
     ctx.claims = claims_mod.ProverClaims(ctx)

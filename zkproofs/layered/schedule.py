@@ -252,11 +252,13 @@ class Schedule:
         """A vector without a sample axis (size entries), viewed as F' × S with S ≤ N'.
 
         ``own_opening``: a vector whose only claim is at a point of its own (the lookup
-        multiplicities) gets a square layout, rows of 2^⌈bits/2⌉, and its own evaluation
-        proof; with the sample width (small when N is small) it would need many rows."""
+        multiplicities) gets the widest rows (up to 2^11 entries: a point costs the verifier
+        a subgroup check, a scalar of the evaluation proof almost nothing) and its own
+        evaluation proof; with the sample width (small when N is small) it would need many
+        rows."""
         bits = max(pow2_bits(size), self.w_bits)
         if own_opening:
-            w_bits = min(MAX_ROW_BITS, (bits + 1) // 2)
+            w_bits = min(MAX_ROW_BITS, bits)
             s_bits = w_bits
         else:
             w_bits = self.w_bits

@@ -47,7 +47,6 @@ from .evaluate import (
     predict,
     trace,
 )
-from .onnx_import import OnnxImportError, OnnxLimitError, UnsupportedOperatorError, load_onnx
 from .quantize import (
     AGREEMENT_TARGET,
     Accuracy,
@@ -61,6 +60,25 @@ from .quantize import (
     quantize,
     quantize_auto,
 )
+
+# ONNX import pulls in onnx (over a second to import): loaded on first use, so that
+# verifying a proof never pays for it.
+_LAZY = {
+    "OnnxImportError": "onnx_import",
+    "OnnxLimitError": "onnx_import",
+    "UnsupportedOperatorError": "onnx_import",
+    "load_onnx": "onnx_import",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
 
 __all__ = [
     "AGREEMENT_TARGET",

@@ -306,9 +306,22 @@ def check_labels(arch: Architecture, y: Any, n: int) -> np.ndarray:
     return arr.astype(np.int64)
 
 
+def _int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for int64 arrays: through float64 BLAS when every partial sum provably stays
+    below 2^53 (then the float result is exact and rounds back to the same integers),
+    else numpy's exact int64 product (much slower: no BLAS for integers)."""
+    if a.dtype.kind not in "iu" or b.dtype.kind not in "iu" or a.size == 0 or b.size == 0:
+        return a @ b
+    bound = max(abs(int(a.min())), abs(int(a.max()))) * max(abs(int(b.min())),
+                                                             abs(int(b.max()))) * a.shape[-1]
+    if bound >= 1 << 53:
+        return a @ b
+    return np.rint(a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
+
+
 def dense_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """``x @ W.T + b`` for x of shape (N, in); works for int64 and float arrays."""
-    return x @ weight.T + bias
+    return _int_matmul(x, weight.T) + bias
 
 
 def conv2d_forward(
@@ -320,7 +333,7 @@ def conv2d_forward(
     windows = windows[:, :, ::stride, ::stride]  # (N, C, H', W', k, k)
     n, c, h, w = windows.shape[:4]
     cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n, h, w, c * k * k)
-    out = cols @ weight.reshape(weight.shape[0], -1).T  # (N, H', W', O)
+    out = _int_matmul(cols, weight.reshape(weight.shape[0], -1).T)  # (N, H', W', O)
     return out.transpose(0, 3, 1, 2) + bias[:, None, None]
 
 

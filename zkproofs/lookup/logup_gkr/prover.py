@@ -20,6 +20,7 @@ from ...params import Params
 from ...proofstream import ProofWriter, write_equality, write_product, write_sumcheck
 from ...rng import ProverRandomness
 from ...transcript import Transcript
+from .pieces import Piece, normalise, pair_up, to_dense
 from .structs import TABLE, WITNESS, steps
 
 R = field.MODULUS
@@ -58,53 +59,164 @@ class LeafClaims:
     table_p: Op
 
 
-def _layers(p_leaves: np.ndarray | None, q_leaves: np.ndarray) -> list[tuple]:
-    """(p, q) of every layer, index = layer (0 = root). p is None where it is all ones."""
-    depth = len(q_leaves).bit_length() - 1
-    layers: list[tuple] = [None] * (depth + 1)  # type: ignore[list-item]
-    layers[depth] = (p_leaves, q_leaves)
-    p, q = p_leaves, q_leaves
+DENSE_LIMIT = 1 << 12  # layers this small are kept as one dense piece
+
+
+def _layers(leaves: list[Piece], depth: int) -> list[list[Piece]]:
+    """Every layer as pieces, index = layer (0 = the root)."""
+    layers: list[list[Piece]] = [None] * (depth + 1)  # type: ignore[list-item]
+    layers[depth] = leaves
+    current = leaves
     for k in range(depth - 1, -1, -1):
-        q0, q1 = q[0::2], q[1::2]
-        p = q0 + q1 if p is None else p[0::2] * q1 + p[1::2] * q0
-        q = q0 * q1
-        layers[k] = (p, q)
+        current = pair_up(current)
+        if (1 << k) <= DENSE_LIMIT and len(current) > 1:
+            p, q = to_dense(current, 1 << k, 2)
+            current = [Piece(0, 1 << k, [p, q], [0, 0])]
+        layers[k] = current
     return layers
 
 
-class _StepOracle:
-    """Σ_x eq(r, x)·Σ_trees μ·(P0·Q1 + P1·Q0 + λ·Q0·Q1), bound low variable first."""
+def _value(pieces: list[Piece], component: int, index: int) -> int:
+    for p in pieces:
+        if p.offset <= index < p.offset + p.size:
+            d = p.dense[component]
+            if d is None:
+                return p.tail[component]
+            local = index - p.offset
+            return int(d[local]) if local < len(d) else p.tail[component]
+    raise IndexError(index)
 
-    def __init__(self, eq: np.ndarray, parts: list, lam: int):
-        self.eq = eq
-        self.parts = parts  # [mu, P0, P1, Q0, Q1], P0 = P1 = None for constant one
-        self.lam = field.const(lam)
+
+def _children(layer: list[Piece]) -> list[Piece]:
+    """Pieces over the parent index with components (P0, P1, Q0, Q1) from a child layer."""
+    out = []
+    for piece in normalise(layer):
+        p, q = piece.dense
+        tp, tq = piece.tail
+        dense = [None if p is None else p[0::2], None if p is None else p[1::2],
+                 q[0::2], q[1::2]]
+        out.append(Piece(piece.offset // 2, piece.size // 2, dense, [tp, tp, tq, tq]))
+    return out
+
+
+class _StepOracle:
+    """Σ_x eq(r, x)·Σ_trees μ·(P0·Q1 + P1·Q0 + λ·Q0·Q1)(x), the lowest variable first.
+
+    eq is factored (Gruen): at round t, eq(r, x) = c·eq(r_cur, X)·eq(r_rest, y) with c the
+    product over the bound variables and y the pair index; h(X) = Σ_y eq(r_rest, y)·G(y, X)
+    is quadratic, so the prover computes h(0) and its leading coefficient, gets h(1) from
+    the claim, and never multiplies by eq(r_cur, X) entry by entry. Pieces keep the work
+    proportional to the stored entries: a run of tail pairs contributes its constant times
+    the sum of eq over the run, which is closed-form.
+    """
+
+    def __init__(self, point: list[int], trees: list[tuple[int, list[Piece]]], lam: int):
+        self.point = list(point)
+        self.trees = trees  # [(mu, pieces with P0, P1, Q0, Q1)]
+        self.lam = lam
+        self.lam_c = field.const(lam)
+        self.round = 0
+        self.scale = 1  # Π eq(r_i, ρ_i) over the bound variables
+
+    def _pair_weights(self, piece: Piece, rest: list[int]):
+        """eq(rest, y) over the piece's stored pairs, and the sum over its tail pairs."""
+        pairs = piece.size // 2
+        b = pairs.bit_length() - 1
+        high, low = rest[: len(rest) - b], rest[len(rest) - b :]
+        sel = mle.eq_int(high, (piece.offset // 2) >> b) if high else 1
+        stored = piece.stored // 2
+        table = mle.eq_table(low)[:stored] if stored else field.zeros(0)
+        if sel != 1:
+            table = table * field.const(sel)
+        tail_weight = (sel - field.total(table)) % R if stored < pairs else 0
+        return table, tail_weight
+
+    def _g(self, p0, p1, q0, q1):
+        prod = q0 * q1 * self.lam_c
+        if p0 is None:
+            return prod + q0 + q1
+        return prod + p0 * q1 + p1 * q0
 
     def round_evaluations(self, claim: int) -> list[int]:
-        out = []
-        for x in (0, 2, 3):
-            xc = field.const(x)
-            e = self.eq[0::2] + (self.eq[1::2] - self.eq[0::2]) * xc if x else self.eq[0::2]
-            total = 0
-            for mu, p0, p1, q0, q1 in self.parts:
+        k = len(self.point)
+        cur = self.point[k - 1 - self.round]
+        rest = self.point[: k - 1 - self.round]
+        h0 = hinf = 0
+        for mu, pieces in self.trees:
+            pieces[:] = normalise(pieces)
+            t0 = tinf = 0
+            for piece in pieces:
+                weights, tail_weight = self._pair_weights(piece, rest)
+                d = piece.dense
+                if piece.stored:
+                    ev = [None if a is None else a[0::2] for a in d]
+                    g0 = self._g(*ev)
+                    t0 += field.dot(weights, g0)
+                    dq0, dq1 = d[2][1::2] - ev[2], d[3][1::2] - ev[3]
+                    ginf = dq0 * dq1 * self.lam_c
+                    if d[0] is not None:
+                        dp0, dp1 = d[0][1::2] - ev[0], d[1][1::2] - ev[1]
+                        ginf = ginf + dp0 * dq1 + dp1 * dq0
+                    tinf += field.dot(weights, ginf)
+                if tail_weight:
+                    tp0, tp1, tq0, tq1 = piece.tail
+                    g_tail = (tq0 * tq1 * self.lam + tp0 * tq1 + tp1 * tq0) % R
+                    t0 += tail_weight * g_tail
+            h0 += mu * t0
+            hinf += mu * tinf
+        h0 %= R
+        hinf %= R
+        if self.scale and cur:
+            h1 = (claim * field.inv(self.scale) - (1 - cur) * h0) * field.inv(cur) % R
+        else:  # probability about 2^-254: evaluate h(1) directly
+            h1 = self._direct(1, rest)
+        def h(x):
+            return (h0 + (h1 - h0 - hinf) * x + hinf * x * x) % R
+        def s(x):
+            return self.scale * ((1 - cur) * (1 - x) + cur * x) * h(x) % R
+        return [s(0), s(1), s(2), s(3)]
 
-                def at(a, xc=xc, x=x):
-                    return a[0::2] + (a[1::2] - a[0::2]) * xc if x else a[0::2]
-
-                a0, a1 = at(q0), at(q1)
-                g = a0 * a1 * self.lam
-                g = g + a0 + a1 if p0 is None else g + at(p0) * a1 + at(p1) * a0
-                total += mu * field.dot(e, g)
-            out.append(total % R)
-        s0, s2, s3 = out
-        return [s0, (claim - s0) % R, s2, s3]
+    def _direct(self, x: int, rest: list[int]) -> int:
+        total = 0
+        xc = field.const(x)
+        for mu, pieces in self.trees:
+            for piece in pieces:
+                weights, tail_weight = self._pair_weights(piece, rest)
+                d = piece.dense
+                if piece.stored:
+                    at = [None if a is None else a[0::2] + (a[1::2] - a[0::2]) * xc for a in d]
+                    total += mu * field.dot(weights, self._g(*at))
+                if tail_weight:
+                    tp0, tp1, tq0, tq1 = piece.tail
+                    total += mu * tail_weight * (tq0 * tq1 * self.lam + tp0 * tq1 + tp1 * tq0)
+        return total % R
 
     def bind(self, r: int) -> None:
-        self.eq = mle.fold_low(self.eq, r)
-        for part in self.parts:
-            for i in range(1, 5):
-                if part[i] is not None:
-                    part[i] = mle.fold_low(part[i], r)
+        k = len(self.point)
+        cur = self.point[k - 1 - self.round]
+        self.scale = self.scale * (cur * r + (1 - cur) * (1 - r)) % R
+        rc = field.const(r)
+        for _, pieces in self.trees:
+            for piece in pieces:
+                piece.dense = [None if a is None else a[0::2] + (a[1::2] - a[0::2]) * rc
+                               for a in piece.dense]
+                piece.offset //= 2
+                piece.size //= 2
+        self.round += 1
+
+    def final(self, tree: int) -> list[int]:
+        """(P0, P1, Q0, Q1) at the bound point for a tree (None for an all-ones P)."""
+        pieces = self.trees[tree][1]
+        if len(pieces) != 1 or pieces[0].size != 1:
+            pieces = normalise(pieces)
+        piece = pieces[0]
+        out = []
+        for a, tail in zip(piece.dense, piece.tail, strict=True):
+            if a is None:
+                out.append(None)
+            else:
+                out.append(int(a[0]) if len(a) else tail)
+        return out
 
 
 def _send(t: Transcript, w: ProofWriter, params: Params, label: bytes, rng, values):
@@ -131,20 +243,22 @@ def prove(
     params: Params,
     rng: ProverRandomness,
     w: ProofWriter,
-    witness_q: np.ndarray,
+    witness_leaves: list[Piece],
+    witness_depth: int,
     table_p: np.ndarray,
     table_q: np.ndarray,
     progress: Progress | None = None,
 ) -> LeafClaims:
-    """Prove that the witness leaves' fractions 1/q sum to the table's p/q."""
-    depth_w = len(witness_q).bit_length() - 1
+    """Prove that the witness leaves' fractions 1/q (p = 1; given as pieces, see
+    pieces.py) sum to the table's p/q (dense arrays)."""
+    depth_w = witness_depth
     depth_t = len(table_q).bit_length() - 1
-    layers = {WITNESS: _layers(None, witness_q), TABLE: _layers(table_p, table_q)}
+    table_leaves = [Piece(0, len(table_q), [table_p, table_q], [0, 0])]
+    layers = {WITNESS: _layers(witness_leaves, depth_w), TABLE: _layers(table_leaves, depth_t)}
 
     # The roots and logUp's identity P_W·Q_T = P_T·Q_W.
-    pw, qw = layers[WITNESS][0]
-    pt, qt = layers[TABLE][0]
-    root = [int(pw[0]), int(qw[0]), int(pt[0]), int(qt[0])]
+    root = [_value(layers[WITNESS][0], 0, 0), _value(layers[WITNESS][0], 1, 0),
+            _value(layers[TABLE][0], 0, 0), _value(layers[TABLE][0], 1, 0)]
     w.section("lookup roots")
     PW, QW, PT, QT = _send(t, w, params, b"v2/gkr/roots", rng, root)
     Z1, Z2 = _send(t, w, params, b"v2/gkr/cross", rng,
@@ -168,15 +282,13 @@ def prove(
         if len(active) == 2:
             mus[TABLE] = t.challenge_scalar(b"v2/gkr/mu")
         claim = Op(0, 0)
-        parts = []
+        trees = []
         for step in active:
             P, Q = claims[step.tree]
             claim = claim + (P + Q.scale(lam)).scale(mus[step.tree])
-            p, q = layers[step.tree][k + 1]
-            p0 = None if p is None else p[0::2].copy()
-            p1 = None if p is None else p[1::2].copy()
-            parts.append([mus[step.tree], p0, p1, q[0::2].copy(), q[1::2].copy()])
-        oracle = _StepOracle(mle.eq_table(point), parts, lam)
+            trees.append((mus[step.tree], _children(layers[step.tree][k + 1])))
+            layers[step.tree][k + 1] = None  # consumed: free its memory
+        oracle = _StepOracle(point, trees, lam)
         sc, challenges, final = sumcheck.prove_v2(
             t, params, rng, oracle, num_rounds=k, degree=3,
             claim=sumcheck.ClaimOpening(claim.value, claim.blind),
@@ -187,10 +299,10 @@ def prove(
 
         total = Op(0, 0)
         children = {}
-        for step, part in zip(active, parts, strict=True):
-            _, p0, p1, q0, q1 = part
-            vals = {"A0": 1 if p0 is None else int(p0[0]), "A1": 1 if p1 is None else int(p1[0]),
-                    "B0": int(q0[0]), "B1": int(q1[0])}
+        for i, step in enumerate(active):
+            a0, a1, b0, b1 = oracle.final(i)
+            vals = {"A0": 1 if a0 is None else a0, "A1": 1 if a1 is None else a1,
+                    "B0": b0, "B1": b1}
             names = step.committed_children
             sent = _send(t, w, params, b"v2/gkr/children", rng, [vals[n] for n in names])
             ops = {n: Op.public(vals[n]) for n in vals}
