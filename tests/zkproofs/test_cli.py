@@ -534,7 +534,7 @@ HELP = {
                           "--submitter", "--claim", "--output"]),
     "verify": (["verify"], ["proof.zkp", "--competition", "--test-set", "--salt-file",
                             "--commitment", "--submitter", "--backend", "native", "reference"]),
-    "bench": (["bench"], ["--models", "--samples", "--r1cs", "--json"]),
+    "bench": (["bench"], ["--workloads", "--samples", "--json"]),
 }  # fmt: skip
 
 
@@ -597,8 +597,8 @@ def test_console_script_verify(arena, lr):
 # ------------------------------------------------------------------ bench
 
 
-BENCH_KEYS = {"model", "samples", "constraints", "prove_s", "verify_s", "proof_bytes",
-              "peak_rss_mb", "correct", "verified"}  # fmt: skip
+BENCH_KEYS = {"workload", "samples", "protocol", "prove_s", "prove_peak_mb", "verify_cmd_s",
+              "verify_s", "verify_peak_mb", "proof_bytes", "correct", "verified"}  # fmt: skip
 
 
 def test_bench_prints_one_json_object_per_run(monkeypatch):
@@ -606,15 +606,22 @@ def test_bench_prints_one_json_object_per_run(monkeypatch):
     # training from oversubscribing the two cores (16 s instead of 3 s under load).
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(var, "1")
-    res = run_cli("bench", "--models", "lr", "--samples", "10", "--json")
+    res = run_cli("bench", "--workloads", "digits-lr", "--samples", "10", "--json")
     assert res.rc == 0, res.err
     lines = res.out.strip().splitlines()
     assert len(lines) == 1, res.out
     row = json.loads(lines[0])
     assert row.keys() >= BENCH_KEYS
-    assert (row["model"], row["samples"], row["verified"]) == ("lr", 10, True)
+    assert (row["workload"], row["samples"], row["verified"], row["protocol"]) == (
+        "digits-lr", 10, True, 2)
     assert 0 <= row["correct"] <= 10
-    assert row["constraints"] > 0 and row["proof_bytes"] > 0 and row["peak_rss_mb"] > 0
+    assert row["proof_bytes"] > 0 and row["prove_peak_mb"] > 0 and row["verify_s"] > 0
+
+
+def test_bench_refuses_unknown_workloads_and_sizes():
+    assert run_cli("bench", "--workloads", "imagenet").rc == 2
+    assert run_cli("bench", "--workloads", "digits-lr", "--samples", "361").rc == 2
+    assert run_cli("bench", "--workloads", "digits-lr", "--samples", "x").rc == 2
 
 
 # ------------------------------------------------------------------ what offline VALID means

@@ -210,11 +210,16 @@ def build_parser() -> argparse.ArgumentParser:
     site_options(verify)
     verify.set_defaults(func=cmd_verify, subparser=verify)
 
-    bench = sub.add_parser("bench", help="measure proving on digits models and synthetic R1CS")
-    bench.add_argument("--models", default="lr,mlp", help="comma list of lr, mlp (default both)")
-    bench.add_argument("--samples", default="10,100,360", help="comma list of N")
-    bench.add_argument("--r1cs", default="",
-                       help="log2 sizes of synthetic R1CS to measure instead, e.g. 12,14,16,18")
+    bench = sub.add_parser(
+        "bench", help="measure proving and verification on real workloads",
+        description="Each (workload, N) runs in a fresh process: commit, prove (time and peak "
+        "memory), then `zkarena verify` as a separate command (its whole wall time and peak "
+        "memory). Workloads: digits-lr, digits-mlp (scikit-learn's digits, N ≤ 360), "
+        "mnist-mlp (MNIST-shaped 28×28 data made offline, MLP 784→128→10, N ≤ 10,000).",
+    )
+    bench.add_argument("--workloads", default="digits-lr,digits-mlp",
+                       help="comma list (default digits-lr,digits-mlp)")
+    bench.add_argument("--samples", default="360", help="comma list of N (default 360)")
     bench.add_argument("--json", action="store_true", help="one JSON object per line")
     bench.set_defaults(func=cmd_bench)
     return p

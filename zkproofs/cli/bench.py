@@ -1,27 +1,61 @@
-"""``zkarena bench``: prove and verify on scikit-learn's digits, and on synthetic R1CS.
+"""``zkarena bench``: prove and verify real workloads, one fresh process per measurement.
 
-Digits: train/test split with random_state=0, test_size=0.2 (360 test samples); a logistic
-regression 64→10 and an MLP 64→32→ReLU→10, quantized on the training split. Each
-(model, N) runs in its own subprocess so that ``peak_rss_mb`` is that run's own peak.
-Times are wall-clock seconds on this machine; the numbers are for people, tests never
-assert on them.
+Workloads (all made offline, nothing downloaded):
+
+- ``digits-lr``, ``digits-mlp``: scikit-learn's digits (train/test split with
+  random_state=0, test_size=0.2: 360 test samples), a logistic regression 64→10 and an MLP
+  64→32→ReLU→10, quantized on the training split;
+- ``mnist-mlp``: MNIST-shaped 28×28 images (``zkproofs.ml.workloads``: the bundled digits
+  upscaled, shifted and noised), an MLP 784→128→ReLU→10 trained on 12,000 of them and
+  scored on up to 10,000 others.
+
+Each (workload, N) runs in its own subprocess: it commits, proves (``prove_s`` and the
+process's peak memory ``prove_peak_mb``), then runs ``zkarena verify`` on the written files
+as a separate command, as anyone re-verifying would: ``verify_cmd_s`` is that whole command
+(interpreter start, imports, reading the test set, its digest, the verification),
+``verify_s`` the verification it reports, ``verify_peak_mb`` its peak memory. Trained models
+are cached under the user's cache folder (the first run trains). Times are wall-clock
+seconds on this machine; tests never assert on them.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 import warnings
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 
+WORKLOADS = ("digits-lr", "digits-mlp", "mnist-mlp")
+_VERIFY_COMMAND = (
+    "import sys\n"
+    "from zkproofs.cli import main\n"
+    "rc = main(sys.argv[1:])\n"
+    "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+    "print('PEAK_KB', hwm[0].split()[1] if hwm else 0, file=sys.stderr)\n"
+    "sys.exit(rc)\n"
+)
+MODEL_CACHE_VERSION = 1
+
 
 def _peak_rss_mb() -> float:
+    """This process's peak resident memory: VmHWM, which exec resets (ru_maxrss would
+    carry over the parent's high-water mark through fork and exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
@@ -34,130 +68,140 @@ def digits_split():
     return x_tr.astype(np.int64), x_te.astype(np.int64), y_tr, y_te
 
 
-def train_digits_model(kind: str, x_tr, y_tr):
-    """A float model of the benchmark's kind, as zkproofs' FloatModel."""
+def _fit_quietly(model, x, y):
     from threadpoolctl import threadpool_limits
-
-    from ..ml.quantize import FloatDense, FloatModel
 
     # One BLAS thread: on a loaded 2-core machine oversubscribed BLAS is several times slower.
     with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")  # sklearn's convergence chatter
-        if kind == "lr":
-            from sklearn.linear_model import LogisticRegression
+        return model.fit(x, y)
 
-            m = LogisticRegression(max_iter=500).fit(x_tr, y_tr)
-            return FloatModel((64,), (FloatDense(m.coef_, m.intercept_),))
-        if kind == "mlp":
-            from sklearn.neural_network import MLPClassifier
 
-            m = MLPClassifier(hidden_layer_sizes=(32,), random_state=0, max_iter=300)
-            m.fit(x_tr, y_tr)
-            return FloatModel(
-                (64,),
-                (
-                    FloatDense(m.coefs_[0].T, m.intercepts_[0], relu=True),
-                    FloatDense(m.coefs_[1].T, m.intercepts_[1]),
-                ),
-            )
+def train_digits_model(kind: str, x_tr, y_tr):
+    """A float model of the benchmark's kind, as zkproofs' FloatModel."""
+    from ..ml.quantize import FloatDense, FloatModel
+
+    if kind == "lr":
+        from sklearn.linear_model import LogisticRegression
+
+        m = _fit_quietly(LogisticRegression(max_iter=500), x_tr, y_tr)
+        return FloatModel((64,), (FloatDense(m.coef_, m.intercept_),))
+    if kind == "mlp":
+        from sklearn.neural_network import MLPClassifier
+
+        m = _fit_quietly(MLPClassifier(hidden_layer_sizes=(32,), random_state=0, max_iter=300),
+                         x_tr, y_tr)
+        return FloatModel((64,), (FloatDense(m.coefs_[0].T, m.intercepts_[0], relu=True),
+                                  FloatDense(m.coefs_[1].T, m.intercepts_[1])))
     raise ValueError(f"unknown model {kind!r} (use lr or mlp)")
 
 
-def run_accuracy(kind: str, samples: int) -> dict:
+def _cache_path(workload: str) -> Path:
+    from ..params import cache_dir
+
+    return cache_dir() / "bench" / f"{workload}-v{MODEL_CACHE_VERSION}.npz"
+
+
+def workload(name: str, samples: int):
+    """(quantized model, test inputs, test labels, competition input range and scale)."""
+    from ..ml.architecture import Architecture, QuantizedModel
+    from ..ml.quantize import quantize
+
+    if name in ("digits-lr", "digits-mlp"):
+        x_tr, x_te, y_tr, y_te = digits_split()
+        if not 1 <= samples <= len(x_te):
+            raise ValueError(f"digits has {len(x_te)} test samples")
+        model, _ = quantize(train_digits_model(name.split("-")[1], x_tr, y_tr), x_tr, y_tr,
+                            input_range=(0, 16))
+        return model, x_te[:samples], y_te[:samples], (0, 16), 1
+    if name == "mnist-mlp":
+        from ..ml.workloads import mnist_shaped
+
+        if not 1 <= samples <= 10_000:
+            raise ValueError("mnist-mlp has 10,000 test samples")
+        path = _cache_path(name)
+        model = None
+        if path.exists():
+            try:
+                with np.load(path, allow_pickle=False) as f:
+                    arch = Architecture.from_bytes(f["architecture"].tobytes())
+                    model = QuantizedModel.from_flat(arch, f["weights"])
+            except (OSError, ValueError, KeyError):
+                model = None
+        if model is None:
+            from sklearn.neural_network import MLPClassifier
+
+            from ..ml.quantize import FloatDense, FloatModel
+
+            x_tr, y_tr = mnist_shaped(12_000, split="train")
+            flat = x_tr.reshape(len(x_tr), -1)
+            m = _fit_quietly(MLPClassifier(hidden_layer_sizes=(128,), max_iter=15,
+                                           random_state=0), flat / 255.0, y_tr)
+            fm = FloatModel((784,), (FloatDense(m.coefs_[0].T, m.intercepts_[0], relu=True),
+                                     FloatDense(m.coefs_[1].T, m.intercepts_[1])))
+            model, _ = quantize(fm, flat[:2000], y_tr[:2000], input_range=(0, 255),
+                                input_scale=255)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(path, architecture=np.frombuffer(model.architecture.to_bytes(), np.uint8),
+                     weights=model.flat_weights())
+        x_te, y_te = mnist_shaped(samples, split="test")  # the first N of the same sequence
+        return model, x_te.reshape(samples, -1), y_te, (0, 255), 255
+    raise ValueError(f"unknown workload {name!r} (one of {', '.join(WORKLOADS)})")
+
+
+def run(name: str, samples: int) -> dict:
+    """Commit, prove in this process, verify with the `zkarena verify` command."""
     from .. import accuracy
     from ..competition import CompetitionSpec
     from ..ml import datasets, evaluate
-    from ..ml.circuit import compile_accuracy_circuit
-    from ..ml.quantize import quantize
+    from .common import commitment_document
 
-    x_tr, x_te, y_tr, y_te = digits_split()
-    x, y = x_te[:samples], y_te[:samples]
-    model, _ = quantize(train_digits_model(kind, x_tr, y_tr), x_tr, y_tr, input_range=(0, 16))
+    model, x, y, input_range, scale = workload(name, samples)
     salt = datasets.new_salt()
-    spec = CompetitionSpec(uuid.uuid4(), datasets.salted_digest(x, y, salt), len(x), 10, (64,),
-                           1, Fraction(1, 2), (0, 16))
+    spec = CompetitionSpec(uuid.uuid4(), datasets.salted_digest(x, y, salt), len(x), 10,
+                           tuple(x.shape[1:]), scale, Fraction(1, 2), input_range)
     submitter = uuid.uuid4()
     committed = accuracy.commit_model(model, spec, submitter)
-    t0 = time.perf_counter()
-    result = accuracy.prove_accuracy(spec, x, y, salt, submitter, committed.architecture,
-                                     committed.commitment, committed.opening)
-    prove_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    report = accuracy.verify_accuracy(spec, x, y, salt, submitter, committed.architecture,
-                                      committed.commitment, result.claimed, result.proof)
-    verify_s = time.perf_counter() - t0
-    circuit = compile_accuracy_circuit(model.architecture, x, y, result.claimed)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "competition.json").write_text(spec.to_json() + "\n")
+        (folder / "competition.salt").write_text(salt.hex() + "\n")
+        datasets.save_npz(folder / "test.npz", x, y)
+        doc = commitment_document(spec, submitter, committed, model.architecture)
+        (folder / "commitment.json").write_text(json.dumps(doc) + "\n")
+        rss_before = _peak_rss_mb()
+        t0 = time.perf_counter()
+        result = accuracy.prove_accuracy(spec, x, y, salt, submitter, committed.architecture,
+                                         committed.commitment, committed.opening)
+        prove_s = time.perf_counter() - t0
+        prove_peak = _peak_rss_mb()
+        (folder / "proof.zkp").write_bytes(result.to_bytes())
+        # The console script's own code path, in a fresh interpreter that reports its peak
+        # memory on exit (RUSAGE_CHILDREN would mix in the prover's forked workers).
+        argv = [sys.executable, "-c", _VERIFY_COMMAND, "verify", str(folder / "proof.zkp"),
+                "--competition", str(folder / "competition.json"), "--test-set",
+                str(folder / "test.npz"), "--commitment", str(folder / "commitment.json"),
+                "--submitter", str(submitter)]
+        t0 = time.perf_counter()
+        out = subprocess.run(argv, capture_output=True, text=True, check=False,  # noqa: S603
+                             stdin=subprocess.DEVNULL)
+        verify_cmd_s = time.perf_counter() - t0
+        peak = re.search(r"^PEAK_KB (\d+)$", out.stderr, re.M)
+        verify_peak = int(peak.group(1)) / 1024 if peak else None
+        reported = re.search(r"backend, ([0-9.]+) s\]", out.stdout)
     return {
-        "model": kind,
+        "workload": name,
         "samples": len(x),
-        "constraints": circuit.r1cs.num_constraints,
-        "variables": circuit.r1cs.weight_count + circuit.r1cs.aux_count,
+        "protocol": result.protocol,
         "prove_s": round(prove_s, 3),
-        "verify_s": round(verify_s, 3),
+        "prove_peak_mb": round(prove_peak, 1),
+        "setup_peak_mb": round(rss_before, 1),
+        "verify_cmd_s": round(verify_cmd_s, 3),
+        "verify_s": float(reported.group(1)) if reported else None,
+        "verify_peak_mb": None if verify_peak is None else round(verify_peak, 1),
         "proof_bytes": len(result.to_bytes()),
-        "peak_rss_mb": round(_peak_rss_mb(), 1),
         "correct": evaluate.count_correct(model, x, y),
-        "verified": report.correct == result.claimed,
-    }
-
-
-def synthetic_r1cs(log_constraints: int):
-    """Range checks of 15-bit values: 16 constraints each (15 booleans, 1 recomposition),
-    so the witness is mostly bits, like the accuracy circuits'."""
-    from ..r1cs import ONE, R1CSBuilder, SparseBlock
-
-    n_values = (1 << log_constraints) // 16
-    k = 15
-    b = R1CSBuilder()
-    vals = (np.arange(n_values, dtype=np.int64) * 7919) % (1 << k)
-    v_idx = b.alloc(n_values, vals, label="values")
-    bits = (vals[:, None] >> np.arange(k)) & 1
-    bit_idx = b.alloc(n_values * k, bits.reshape(-1), label="bits").reshape(n_values, k)
-    m = n_values * k
-    rows = np.arange(m, dtype=np.int64)
-    flat = bit_idx.reshape(-1)
-    b.constrain_batch(
-        m,
-        SparseBlock(rows, flat, 1),
-        SparseBlock(np.concatenate([rows, rows]), np.concatenate([flat, np.full(m, ONE)]),
-                    np.concatenate([np.ones(m, np.int64), -np.ones(m, np.int64)])),
-        SparseBlock.empty(),
-        label="booleans",
-    )
-    b.constrain_batch(
-        n_values,
-        SparseBlock.concat(SparseBlock.dense_rows(bit_idx, 1 << np.arange(k, dtype=np.int64)),
-                           SparseBlock.diag(v_idx, -1)),
-        SparseBlock.const(n_values),
-        SparseBlock.empty(),
-        label="recomposition",
-    )
-    return b.build(), b.assignment()
-
-
-def run_r1cs(log_constraints: int) -> dict:
-    from .. import formats, spartan
-    from ..params import get_params
-
-    params = get_params("native")
-    r1cs, assignment = synthetic_r1cs(log_constraints)
-    t0 = time.perf_counter()
-    proof = spartan.prove(params, r1cs, assignment, statement=b"bench")
-    prove_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    spartan.verify(params, r1cs, [], proof, statement=b"bench")
-    verify_s = time.perf_counter() - t0
-    return {
-        "model": f"synthetic-2^{log_constraints}",
-        "samples": 0,
-        "constraints": r1cs.num_constraints,
-        "variables": r1cs.aux_count,
-        "prove_s": round(prove_s, 3),
-        "verify_s": round(verify_s, 3),
-        "proof_bytes": len(formats.encode_proof(params, proof)),
-        "peak_rss_mb": round(_peak_rss_mb(), 1),
-        "correct": None,
-        "verified": True,
+        "verified": out.returncode == 0,
     }
 
 
@@ -165,54 +209,60 @@ def _run_isolated(job: dict) -> dict:
     """One measurement in a fresh interpreter, so peak memory is that run's alone."""
     out = subprocess.run(  # noqa: S603 - our own interpreter and module, JSON argument
         [sys.executable, "-m", "zkproofs.cli.bench", json.dumps(job)],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     if out.returncode != 0:
         raise RuntimeError(f"benchmark {job} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+HEAD = ("workload", "samples", "protocol", "prove_s", "prove_peak_mb", "setup_peak_mb",
+        "verify_cmd_s",
+        "verify_s", "verify_peak_mb", "proof_bytes", "correct", "verified")
+
+
 def table(rows: list[dict]) -> str:
-    head = ("model", "samples", "constraints", "prove_s", "verify_s", "proof_bytes",
-            "peak_rss_mb", "correct", "verified")
-    lines = ["  ".join(f"{h:>12}" for h in head)]
+    widths = [max(len(h), *(len(str(r.get(h))) for r in rows)) for h in HEAD]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(HEAD, widths, strict=True))]
     for r in rows:
-        lines.append("  ".join(f"{str(r.get(h)):>12}" for h in head))
+        lines.append("  ".join(str(r.get(h)).rjust(w) for h, w in zip(HEAD, widths,
+                                                                         strict=True)))
     return "\n".join(lines)
 
 
 def main(args) -> int:
-    jobs = []
-    if args.r1cs:
-        jobs = [{"kind": "r1cs", "log": int(v)} for v in args.r1cs.split(",") if v.strip()]
-    else:
-        for kind in [m.strip() for m in args.models.split(",") if m.strip()]:
-            if kind not in ("lr", "mlp"):
-                print(f"zkarena: error: unknown model {kind!r} (lr, mlp)", file=sys.stderr)
-                return 2
-            for n in [int(s) for s in args.samples.split(",") if s.strip()]:
-                if not 1 <= n <= 360:
-                    print("zkarena: error: digits has 360 test samples", file=sys.stderr)
-                    return 2
-                jobs.append({"kind": "accuracy", "model": kind, "samples": n})
+    names = [m.strip() for m in args.workloads.split(",") if m.strip()]
+    for name in names:
+        if name not in WORKLOADS:
+            print(f"zkarena: error: unknown workload {name!r} (one of {', '.join(WORKLOADS)})",
+                  file=sys.stderr)
+            return 2
+    try:
+        sizes = [int(s) for s in args.samples.split(",") if s.strip()]
+    except ValueError:
+        print("zkarena: error: --samples is a comma list of integers", file=sys.stderr)
+        return 2
+    for name in names:  # train and cache the models here, outside the measured processes
+        workload(name, 1)
     rows = []
-    for job in jobs:
-        if not args.json:
-            print(f"running {job} …", file=sys.stderr, flush=True)
-        row = _run_isolated(job)
-        rows.append(row)
-        if args.json:
-            print(json.dumps(row), flush=True)
+    for name in names:
+        for n in sizes:
+            limit = 360 if name.startswith("digits") else 10_000
+            if not 1 <= n <= limit:
+                print(f"zkarena: error: {name} has {limit} test samples", file=sys.stderr)
+                return 2
+            if not args.json:
+                print(f"running {name} with N = {n} …", file=sys.stderr, flush=True)
+            row = _run_isolated({"workload": name, "samples": n})
+            rows.append(row)
+            if args.json:
+                print(json.dumps(row), flush=True)
     if not args.json:
         print(table(rows))
     return 0
 
 
-def _child(job: dict) -> dict:
-    if job["kind"] == "r1cs":
-        return run_r1cs(int(job["log"]))
-    return run_accuracy(job["model"], int(job["samples"]))
-
-
 if __name__ == "__main__":
-    print(json.dumps(_child(json.loads(sys.argv[1]))))
+    job = json.loads(sys.argv[1])
+    print(json.dumps(run(job["workload"], int(job["samples"]))))
