@@ -167,27 +167,48 @@ def commit_int_rows(params: Params, rows: np.ndarray, blinds: Sequence[int]) -> 
 
 @dataclass(frozen=True)
 class ProverClaim:
-    """Y = com(v~(point); blind) for the vector of ``opening``."""
+    """Y = com(value; blind) claimed to be Σ_i w_i·⟨row_i, eq(col)⟩ for the vector of
+    ``opening``: at a point (w = eq(row point)), or with any public row weights
+    ``row_weights`` (over all rows) and a column point ``col_point``."""
 
     opening: Opening
-    point: list[int]
+    point: list[int] | None
     value: int
     blind: int
+    row_weights: np.ndarray | None = None
+    col_point: list[int] | None = None
 
 
 @dataclass(frozen=True)
 class VerifierClaim:
     layout: Layout
     rows: Sequence[Point]  # the live row commitments
-    point: list[int]
+    point: list[int] | None
     Y: Point | Lin
+    row_weights: np.ndarray | None = None
+    col_point: list[int] | None = None
+
+
+def _layout(c) -> Layout:
+    return c.layout if isinstance(c, VerifierClaim) else c.opening.layout
+
+
+def _split(c) -> tuple[np.ndarray, list[int]]:
+    """(row weights over all rows, column point) of a claim."""
+    if c.point is not None:
+        row, col = _layout(c).split_point(c.point)
+        return mle.eq_table(row), col
+    if c.row_weights is None or c.col_point is None:
+        raise ValueError("a Hyrax claim needs a point or row weights and a column point")
+    if len(c.row_weights) != _layout(c).num_rows or len(c.col_point) != _layout(c).w_bits:
+        raise ValueError("row weights or column point of the wrong size")
+    return c.row_weights, list(c.col_point)
 
 
 def _column_point(claims) -> list[int]:
     cols = None
     for c in claims:
-        _, col = c.layout.split_point(c.point) if isinstance(c, VerifierClaim) else (
-            c.opening.layout.split_point(c.point))
+        _, col = _split(c)
         if cols is None:
             cols = col
         elif col != cols:
@@ -207,9 +228,9 @@ def prove_evaluations(
     y_value = y_blind = 0
     for m, c in zip(mu, claims, strict=True):
         layout = c.opening.layout
-        row_point, _ = layout.split_point(c.point)
+        weights_all, _ = _split(c)
         live = layout.live_rows()
-        weights = mle.eq_table(row_point)[live] * field.const(m)
+        weights = weights_all[live] * field.const(m)
         combined = combined + field.contract(c.opening.values[live], weights)
         combined_blind += sum(
             w * b for w, b in zip(field.to_ints(weights), c.opening.blinds, strict=True)
@@ -235,11 +256,11 @@ def defer_evaluations(
     cx = Lin()
     cy = Lin()
     for m, c in zip(mu, claims, strict=True):
-        row_point, _ = c.layout.split_point(c.point)
+        weights_all, _ = _split(c)
         live = c.layout.live_rows()
         if len(c.rows) != len(live):
             raise VerificationError(f"{label}: a commitment has the wrong number of rows")
-        weights = field.to_ints(mle.eq_table(row_point)[live] * field.const(m))
+        weights = field.to_ints(weights_all[live] * field.const(m))
         for w, row in zip(weights, c.rows, strict=True):
             cx.iadd(row, w)
         cy.iadd(c.Y, m)

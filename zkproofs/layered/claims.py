@@ -65,10 +65,18 @@ def dense_coefficients(blocks: list[Block], size: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class AuxClaim:
+    """A claim on vector ``name``: Σ_f C(f)·v~(f, s_point) with C = eq(f_point, ·), or the
+    public feature coefficients ``f_coeff`` when given; ``s_point`` None means the prefix
+    sum over the first ``length`` samples instead of a sample point."""
+
     name: str
     f_point: list[int]
-    s_point: list[int] | None  # None: a prefix-sum claim over the first ``length`` samples
+    s_point: list[int] | None
     length: int = 0
+    f_coeff: np.ndarray | None = None
+
+    def feature_weights(self) -> np.ndarray:
+        return self.f_coeff if self.f_coeff is not None else mle.eq_table(self.f_point)
 
 
 # ------------------------------------------------------------------ the prover's registry
@@ -81,11 +89,13 @@ class ProverClaims:
         self.weights: list[tuple[list[Block], Op]] = []
         self.separate: list[tuple[str, list[int], Op]] = []
 
-    def value(self, name: str, f_point, s_point) -> int:
-        """v~(f_point, s_point) for the committed int64 vector ``name``."""
+    def value(self, name: str, f_point, s_point, f_coeff=None) -> int:
+        """v~(f_point, s_point) (or Σ_f f_coeff(f)·v~(f, s_point)) for the committed int64
+        vector ``name``."""
         matrix = self.ctx.values[name]  # (F', S)
         by_sample = field.contract(matrix.T, mle.eq_table(s_point))
-        return field.dot(by_sample, mle.eq_table(f_point))
+        weights = mle.eq_table(f_point) if f_coeff is None else f_coeff
+        return field.dot(by_sample, weights)
 
     def send(self, value: int, label: bytes = b"v2/claim") -> Op:
         op = Op(value % R, self.ctx.rng.scalar())
@@ -109,6 +119,13 @@ class ProverClaims:
 
     def prefix_sum(self, name: str, length: int, op: Op) -> None:
         self.aux.append((AuxClaim(name, [], None, length), op))
+
+    def coefficient(self, name: str, f_coeff: np.ndarray, s_point, public: Op | None = None):
+        """Commit to Σ_f f_coeff(f)·v~(f, s_point) (or take a public value) and register."""
+        if public is None:
+            public = self.send(self.value(name, None, s_point, f_coeff))
+        self.aux.append((AuxClaim(name, [], list(s_point), 0, f_coeff), public))
+        return public
 
     def weight_value(self, blocks: list[Block]) -> Op:
         """Commit to ⟨C, w⟩ for the coefficient blocks and register the claim."""
@@ -147,6 +164,12 @@ class VerifierClaims:
 
     def prefix_sum(self, name: str, length: int, y: Lin) -> None:
         self.aux.append((AuxClaim(name, [], None, length), y))
+
+    def coefficient(self, name: str, f_coeff: np.ndarray, s_point, public: Lin | None = None):
+        if public is None:
+            public = self.receive()
+        self.aux.append((AuxClaim(name, [], list(s_point), 0, f_coeff), public))
+        return public
 
     def weight_value(self, blocks: list[Block]) -> Lin:
         y = self.receive(b"v2/weight-claim")
@@ -208,6 +231,25 @@ def _pad_factor(zeta: list[int], s_bits: int) -> int:
     return out
 
 
+def _opening_claim(layout, c: AuxClaim, z_s: list[int], z, *, prover_opening=None,
+                   rows=None):
+    """The Hyrax claim for Z = Σ_f C(f)·v~(f, z_s): at a point when C is an eq, else with
+    row weights C(f)·eq(z_s's high coordinates, block) and z_s's low ones as columns."""
+    cut = len(z_s) - layout.w_bits
+    if c.f_coeff is None:
+        point, weights, cols = c.f_point + z_s, None, None
+    else:
+        blocks = mle.eq_table(z_s[:cut])
+        coeff = c.f_coeff
+        if len(coeff) < 1 << layout.f_bits:
+            coeff = np.concatenate([coeff, field.zeros((1 << layout.f_bits) - len(coeff))])
+        point, weights, cols = None, (coeff.reshape(-1, 1) * blocks.reshape(1, -1)).reshape(
+            -1), z_s[cut:]
+    if prover_opening is not None:
+        return hyrax.ProverClaim(prover_opening, point, z.value, z.blind, weights, cols)
+    return hyrax.VerifierClaim(layout, rows, point, z, weights, cols)
+
+
 def prove_reductions(ctx, claims: ProverClaims) -> None:
     """The sample reduction, the weight reduction and both evaluation proofs."""
     t, params, rng, w = ctx.t, ctx.params, ctx.rng, ctx.w
@@ -222,7 +264,7 @@ def prove_reductions(ctx, claims: ProverClaims) -> None:
     for lam, (c, op) in zip(lams, claims.aux, strict=True):
         start = start + op.scale(lam)
         matrix = ctx.values[c.name]
-        table = field.contract(matrix, mle.eq_table(c.f_point))  # over features → samples
+        table = field.contract(matrix, c.feature_weights())  # over features → samples
         pairs.append((_pad(_weight_table(c, matrix.shape[1].bit_length() - 1), n_pad)
                       * field.const(lam), _pad(table, n_pad)))
     sc, challenges, final = sumcheck.prove_v2(
@@ -236,11 +278,12 @@ def prove_reductions(ctx, claims: ProverClaims) -> None:
     for lam, (c, _) in zip(lams, claims.aux, strict=True):
         spec = ctx.schedule.vector(c.name)
         sb = spec.layout.s_bits
-        point = c.f_point + zeta[s_bits - sb :]
-        z_op = claims.send(claims.value(c.name, c.f_point, zeta[s_bits - sb :]), b"v2/reduce/z")
+        z_s = zeta[s_bits - sb :]
+        z_op = claims.send(claims.value(c.name, c.f_point, z_s, c.f_coeff), b"v2/reduce/z")
         pad = _pad_factor(zeta, sb)
-        expected = expected + z_op.scale(lam * pad * pad * _weight_mle(c, zeta[s_bits - sb :]))
-        openings.append(hyrax.ProverClaim(ctx.openings[c.name], point, z_op.value, z_op.blind))
+        expected = expected + z_op.scale(lam * pad * pad * _weight_mle(c, z_s))
+        openings.append(_opening_claim(spec.layout, c, z_s, z_op, prover_opening=ctx.openings[
+            c.name]))
     write_equality(w, sigma.prove_equality_v2(t, params, rng, final.blind - expected.blind))
 
     # Weight reduction.
@@ -294,11 +337,12 @@ def verify_reductions(ctx, claims: VerifierClaims) -> None:
     for lam, (c, _) in zip(lams, claims.aux, strict=True):
         spec = ctx.schedule.vector(c.name)
         sb = spec.layout.s_bits
+        z_s = zeta[s_bits - sb :]
         z = claims.receive(b"v2/reduce/z")
         pad = _pad_factor(zeta, sb)
-        expected.iadd(z, lam * pad * pad * _weight_mle(c, zeta[s_bits - sb :]))
-        openings.append(hyrax.VerifierClaim(spec.layout, ctx.commitments[c.name],
-                                            c.f_point + zeta[s_bits - sb :], z))
+        expected.iadd(z, lam * pad * pad * _weight_mle(c, z_s))
+        openings.append(_opening_claim(spec.layout, c, z_s, z,
+                                       rows=ctx.commitments[c.name]))
     sigma.defer_equality(t, params, final, expected, read_equality(r), checks,
                          "sample reduction: the claims on the committed vectors are false")
 

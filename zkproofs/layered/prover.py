@@ -35,8 +35,18 @@ from ..rng import ProverRandomness
 from ..transcript import Transcript
 from ..weights import WeightCommitment, WeightOpening
 from . import claims as claims_mod
-from .gadgets import count, dense, weights
-from .schedule import Schedule, Segment, VecTerm, WeightTerm
+from .gadgets import count, linear, pool, weights
+from .schedule import LinearPlan, PoolPlan, Schedule, Segment
+from .terms import (
+    BroadcastTerm,
+    ConstTerm,
+    GatherTerm,
+    SuffixTerm,
+    VecTerm,
+    WeightTerm,
+    gather_coefficients,
+    suffix_coefficients,
+)
 
 R = field.MODULUS
 PROTOCOL_DOMAIN = b"zkarena/layered/v2"
@@ -78,22 +88,58 @@ def _no_progress(stage: str, done: int, total: int) -> None:
     return None
 
 
+def _leaf_order(seg: Segment, matrix: np.ndarray) -> np.ndarray:
+    return matrix.T.reshape(-1) if seg.by_sample else matrix.reshape(-1)
+
+
 def segment_columns(ctx: ProverContext, seg: Segment) -> list[np.ndarray]:
     """The looked-up tuples of a segment, one int64 column per position, in leaf order."""
     n = 1 << seg.bits
+    sched = ctx.schedule
     cols = []
     for comp in seg.components:
         col = np.zeros(n, dtype=np.int64)
         for term in comp:
             if isinstance(term, VecTerm):
-                v = ctx.values[term.name]
-                arr = v.T.reshape(-1) if seg.by_sample else v.reshape(-1)
-                col += term.coeff * arr
+                col += term.coeff * _leaf_order(seg, ctx.values[term.name])
+            elif isinstance(term, BroadcastTerm):
+                v = ctx.values[term.name]  # (F'_outer, N')
+                inner = 1 << term.inner_bits
+                wide = np.zeros((v.shape[0], inner, v.shape[1]), dtype=np.int64)
+                wide[:, : term.length, :] = v[:, None, :]
+                col += term.coeff * _leaf_order(seg, wide.reshape(-1, v.shape[1]))
+            elif isinstance(term, GatherTerm):
+                if term.sources:
+                    src = ctx.values[term.sources[0][0]] * 0
+                    for name, c in term.sources:
+                        src = src + c * ctx.values[name]
+                else:  # the public test inputs
+                    src = np.zeros((term.source_features, sched.n_pad), dtype=np.int64)
+                    src[:, : sched.num_samples] = sched.x.T
+                if term.offset:
+                    real = np.zeros_like(src, dtype=bool)
+                    real[: term.source_features, : sched.num_samples] = True
+                    src = src - term.offset * real
+                gathered = np.where((term.index >= 0)[:, None], src[np.maximum(term.index, 0)],
+                                    0)
+                col += term.coeff * _leaf_order(seg, gathered)
+            elif isinstance(term, SuffixTerm):
+                v = ctx.values[term.name]  # (F'_outer·inner, N')
+                inner = 1 << term.inner_bits
+                blocks = v.reshape(-1, inner, v.shape[1])
+                # Σ_{i > j} v(outer, i): reverse cumulative sums, shifted by one.
+                rev = np.cumsum(blocks[:, ::-1, :], axis=1)[:, ::-1, :]
+                suffix = np.zeros_like(blocks)
+                suffix[:, :-1, :] = rev[:, 1:, :]
+                suffix[:, term.length :, :] = 0
+                col += term.coeff * _leaf_order(seg, suffix.reshape(-1, v.shape[1]))
             elif isinstance(term, WeightTerm):
                 col[: term.size] += term.coeff * ctx.weights_int[
                     term.offset : term.offset + term.size]
-            else:
+            elif isinstance(term, ConstTerm):
                 col[: term.length] += term.value
+            else:  # pragma: no cover
+                raise TypeError(term)
         cols.append(col)
     return cols
 
@@ -102,7 +148,8 @@ def _witness(schedule: Schedule, model: QuantizedModel, x_original, strict: bool
     values: dict = {}
     trace = evaluate.trace(model, x_original)
     for plan in schedule.layers:
-        dense.witness(schedule, plan, trace[plan.index], values)
+        gadget = pool if isinstance(plan, PoolPlan) else linear
+        gadget.witness(schedule, plan, trace[plan.index], values)
     count.witness(schedule, values, values[schedule.count.logits], strict)
     flat = model.flat_weights()
     for p in schedule.weight_ranges:
@@ -166,7 +213,7 @@ def _leaves(ctx: ProverContext, columns, alpha: int, beta: int) -> list:
 
 def _decompose(ctx: ProverContext, z: list[int], beta: int) -> tuple[Op, dict]:
     """Commit to the evaluations the witness leaves' MLE at z is made of; return the MLE's
-    opening and the claims by (vector, segment size)."""
+    opening and the claims by key (see terms.py)."""
     sched, claims = ctx.schedule, ctx.claims
     table = sched.table
     n = sched.leaf_bits
@@ -182,28 +229,64 @@ def _decompose(ctx: ProverContext, z: list[int], beta: int) -> tuple[Op, dict]:
         for i, comp in enumerate(seg.components):
             x = Op(0, 0)
             for term in comp:
-                if isinstance(term, VecTerm):
-                    key = (term.name, seg.bits)
-                    if key not in out:
-                        f_pt, s_pt = split_point(sched, seg, term.name, seg_point)
-                        out[key] = claims.evaluation(term.name, f_pt, s_pt)
-                    x = x + out[key].scale(term.coeff)
-                elif isinstance(term, WeightTerm):
-                    block = claims_mod.Block(
-                        term.offset, mle.eq_table(seg_point)[: term.size]
-                        * field.const(term.coeff))
-                    x = x + claims.weight_value([block])
-                else:
-                    x = x + Op.public(term.value * mle.prefix_sum(seg_point, term.length))
+                x = x + term_claim(sched, claims, seg, term, seg_point, out, Op.public)
             enc = enc + x.scale(bpow[i])
         total = total + enc.scale(sel)
     total = total + Op.public((1 - covered) * table.filler(beta))
     return total, out
 
 
-def split_point(sched: Schedule, seg: Segment, name: str, seg_point: list[int]):
+def term_claim(sched: Schedule, claims, seg: Segment, term, seg_point, out: dict, public):
+    """A term's multilinear extension at a segment point, as an opening (prover) or a Lin
+    (verifier): ``claims`` and ``public`` are that side's registry and constant maker."""
+    if isinstance(term, VecTerm):
+        key = term.key(seg)
+        if key not in out:
+            f_pt, s_pt = split_point(sched, seg, term.name, seg_point)
+            out[key] = claims.evaluation(term.name, f_pt, s_pt)
+        return out[key] * term.coeff
+    if isinstance(term, BroadcastTerm):
+        key = term.key(seg)
+        f_pt, s_pt = split_point(sched, seg, term.name, seg_point, inner=term.inner_bits)
+        if key not in out:
+            out[key] = claims.evaluation(term.name, f_pt, s_pt)
+        z_inner = seg_point[len(seg_point) - term.inner_bits :]
+        return out[key] * (term.coeff * mle.prefix_sum(z_inner, term.length))
+    if isinstance(term, GatherTerm):
+        z_n, z_f = seg_point[: sched.s_bits], seg_point[sched.s_bits :]
+        source_size = 1 << max(0, (term.source_features - 1).bit_length())
+        coeff = gather_coefficients(term.index, z_f, source_size)
+        if not term.sources:  # the public test inputs: the verifier computes the value
+            col = linear.public_column(sched, z_n, term.source_features)
+            return public(term.coeff * field.dot(coeff[: term.source_features], col))
+        acc = None
+        for name, c in term.sources:
+            y = claims.coefficient(name, coeff, z_n) * (term.coeff * c)
+            acc = y if acc is None else acc + y
+        if term.offset:
+            ind = field.total(coeff[: term.source_features]) * mle.prefix_sum(
+                z_n, sched.num_samples)
+            acc = acc + public(-term.coeff * term.offset * ind)
+        return acc
+    if isinstance(term, SuffixTerm):
+        z_n, z_f = seg_point[: sched.s_bits], seg_point[sched.s_bits :]
+        z_outer, z_inner = z_f[: len(z_f) - term.inner_bits], z_f[len(z_f) - term.inner_bits :]
+        features = 1 << sched.vector(term.name).layout.f_bits
+        coeff = suffix_coefficients(z_outer, z_inner, term.length, features)
+        return claims.coefficient(term.name, coeff, z_n) * term.coeff
+    if isinstance(term, WeightTerm):
+        block = claims_mod.Block(term.offset, mle.eq_table(seg_point)[: term.size]
+                                 * field.const(term.coeff))
+        return claims.weight_value([block])
+    return public(term.value * mle.prefix_sum(seg_point, term.length))
+
+
+def split_point(sched: Schedule, seg: Segment, name: str, seg_point: list[int], inner: int = 0):
+    """(feature point, sample point) of vector ``name`` at a segment point; ``inner`` low
+    feature bits of the segment that the vector does not have (a broadcast)."""
     if seg.by_sample:
-        return seg_point[sched.s_bits :], seg_point[: sched.s_bits]
+        f_pt = seg_point[sched.s_bits :]
+        return f_pt[: len(f_pt) - inner], seg_point[: sched.s_bits]
     layout = sched.vector(name).layout
     return seg_point[: layout.f_bits], seg_point[layout.f_bits :]
 
@@ -289,9 +372,12 @@ def prove_traced(
     for i, plan in enumerate(schedule.layers):
         progress("relations", i, len(schedule.layers) + 1)
         ctx.w.section(f"layer {plan.index}")
-        op = dense.prove(ctx, plan, gkr.witness_point, out_claims)
-        if plan.logits:
-            logit_op = op
+        if isinstance(plan, LinearPlan):
+            op = linear.prove(ctx, plan, gkr.witness_point, out_claims)
+            if plan.logits:
+                logit_op = op
+        else:
+            pool.prove(ctx, plan, gkr.witness_point, out_claims)
     ctx.w.section("count")
     count.prove(ctx, gkr.witness_point, out_claims, logit_op)
     progress("relations", 1, 1)

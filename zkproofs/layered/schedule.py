@@ -14,14 +14,18 @@ row holds samples of one feature and every claim the protocol makes shares its c
 coordinates (see layered/claims.py). Values at padded features or samples are zero; the
 relations force it.
 
-The vectors of a dense network (``gadgets/dense.py``, ``gadgets/count.py``,
-``gadgets/weights.py``):
+The vectors (``gadgets/linear.py``, ``gadgets/pool.py``, ``gadgets/count.py``,
+``gadgets/weights.py``; the terms of each lookup in ``terms.py``):
 
 - hidden layer with ReLU, q = ⌊(W·a + b)/2^s⌋: the ReLU output a = max(q, 0) and d =
   max(−q, 0) (so q = a − d), as one pair lookup relu(k); or, when k > 16 bits, 16-bit
   limbs of a and d with a shared sign bit σ, one signed(16) lookup per limb pair;
 - hidden layer without ReLU: u = q + 2^(k−1) on real entries, in 16-bit range limbs;
-- the remainder rem = W·a + b − 2^s·q, in range limbs of exactly s bits;
+- the remainder rem = W·a + b − 2^s·q, in range limbs of exactly s bits (Dense and Conv2d
+  alike: a convolution is a linear map whose wiring is public);
+- AvgPool: q = ⌊window sum / k²⌋ as u limbs, the remainder in [0, k²) exactly;
+- MaxPool: the output y and a one-hot selector s per window, each window position a
+  select lookup of (s, y − x − [before the selected one]): the first maximum;
 - the logits ℓ (the last layer, shift 0): committed, not range-checked (they equal W·a + b);
 - the count: b (one bit per sample, range(1)), t (the label's logit) and the margins
   f = [j < K]·(t + 2^B·([n < N] − b)) − ℓ − [j < y], in range limbs of B + 1 bits;
@@ -42,8 +46,17 @@ from ..errors import InvalidInputError
 from ..lookup import logup_gkr
 from ..lookup.tables import MAX_BITS, Kind, Table
 from ..ml import evaluate
-from ..ml.architecture import Architecture, Dense, Flatten, Reshape
+from ..ml.architecture import (
+    Architecture,
+    AvgPool2d,
+    Conv2d,
+    Dense,
+    Flatten,
+    MaxPool2d,
+    Reshape,
+)
 from ..proofstream import EQUALITY, Size, dot_size, sumcheck_size
+from .terms import Term, WeightTerm, deduplicated, messages
 
 PROTOCOL_VERSION = 2
 MAX_ROW_BITS = 11
@@ -117,68 +130,66 @@ class VectorSpec:
 
 
 @dataclass(frozen=True)
-class VecTerm:
-    """coeff · (a committed vector's value at the leaf's index)."""
-
-    name: str
-    coeff: int
-
-
-@dataclass(frozen=True)
-class WeightTerm:
-    """coeff · w[offset + i] for leaf i < size (zero beyond): a linear form on C_W."""
-
-    offset: int
-    size: int
-    coeff: int
-
-
-@dataclass(frozen=True)
-class ConstTerm:
-    """value on leaves i < length, zero beyond."""
-
-    value: int
-    length: int
-
-
-Term = VecTerm | WeightTerm | ConstTerm
-
-
-@dataclass(frozen=True)
 class Segment:
     """One lookup: every leaf i < 2^bits looks up the tuple (components evaluated at i).
 
     ``by_sample``: the leaves run over the sample-major order of feature-major vectors
     (leaf n·F' + f reads entry f·N' + n), so a segment point (z_n, z_f) is the vectors'
-    point (z_f, z_n). Otherwise leaf i reads entry i."""
+    point (z_f, z_n); ``f_bits`` = log2 F'. Otherwise leaf i reads entry i."""
 
     name: str
     kind: Kind
     bits: int
     components: tuple[tuple[Term, ...], ...]
     by_sample: bool
-    f_bits: int = 0  # for by_sample segments
+    f_bits: int = 0
 
     def __post_init__(self) -> None:
         if len(self.components) != self.kind.arity:
             raise ValueError(f"segment {self.name}: {self.kind.name} takes {self.kind.arity}")
 
+    def terms(self):
+        for comp in self.components:
+            yield from comp
+
 
 @dataclass(frozen=True)
-class DensePlan:
-    """One Dense layer of the network (see gadgets/dense.py)."""
+class Activation:
+    """How a layer's output (the next layer's input) is made of committed vectors:
+    Σ coeff·vector − offset on the real entries (u = q + 2^(k−1) limbs), per-sample shape
+    ``shape`` laid out flat in C order. ``terms`` is empty for the public test inputs."""
 
-    index: int  # layer index in the architecture
-    layer: Dense
-    input: str | None  # name of the committed input ("" for the public test inputs)
-    input_kind: str  # "public", "relu" or "signed"
-    f_in_bits: int
-    f_out_bits: int
+    shape: tuple[int, ...]
+    terms: tuple[tuple[str, int], ...] = ()
+    offset: int = 0
+    source: str = ""  # the producing layer's name ("" for the test inputs)
+
+    @property
+    def features(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def f_bits(self) -> int:
+        return pow2_bits(self.features)
+
+    @property
+    def public(self) -> bool:
+        return not self.terms
+
+
+@dataclass(frozen=True)
+class LinearPlan:
+    """A Dense or Conv2d layer (see gadgets/linear.py)."""
+
+    index: int
+    layer: Dense | Conv2d
+    input: Activation
+    out_shape: tuple[int, ...]
     logits: bool
     shift: int
     relu: bool
     k: int  # width of q's magnitude (relu) or signed width (no relu); 0 for logits
-    limbs: tuple[int, ...]  # limb widths of a/d (relu, k > 16) or u (no relu)
+    limbs: tuple[int, ...]  # limb widths of a/d (relu) or u (no relu)
     rem_limbs: tuple[int, ...]  # limb widths of the remainder (empty when shift 0)
     weight_offset: int
     bias_offset: int
@@ -188,9 +199,65 @@ class DensePlan:
         return f"L{self.index}"
 
     @property
+    def conv(self) -> bool:
+        return isinstance(self.layer, Conv2d)
+
+    @property
+    def out_features(self) -> int:
+        return int(np.prod(self.out_shape))
+
+    @property
+    def f_out_bits(self) -> int:
+        return pow2_bits(self.out_features)
+
+    @property
+    def f_in_bits(self) -> int:
+        return self.input.f_bits
+
+    @property
     def pair(self) -> bool:
         """ReLU checked by one relu(k) pair lookup (a single limb)."""
         return self.relu and len(self.limbs) == 1
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """An AvgPool2d or MaxPool2d layer (see gadgets/pool.py)."""
+
+    index: int
+    layer: AvgPool2d | MaxPool2d
+    input: Activation
+    out_shape: tuple[int, ...]
+    k: int  # AvgPool: signed width of q; MaxPool: width of the gaps y − x
+    limbs: tuple[int, ...]  # AvgPool: limb widths of u
+    rem_bits: int  # AvgPool: bits of the remainder's range check
+
+    @property
+    def out(self) -> str:
+        return f"L{self.index}"
+
+    @property
+    def maxpool(self) -> bool:
+        return isinstance(self.layer, MaxPool2d)
+
+    @property
+    def windows(self) -> int:
+        return int(np.prod(self.out_shape))
+
+    @property
+    def area(self) -> int:
+        return self.layer.kernel * self.layer.kernel
+
+    @property
+    def j_bits(self) -> int:
+        return pow2_bits(self.area)
+
+    @property
+    def f_out_bits(self) -> int:
+        return pow2_bits(self.windows)
+
+
+Plan = LinearPlan | PoolPlan
 
 
 @dataclass(frozen=True)
@@ -212,7 +279,7 @@ class WeightRangePlan:
     offset: int
     size: int
     bits: int
-    hi_limbs: tuple[int, ...]  # widths of the limbs above the low 16 bits (b > 16)
+    hi_limbs: tuple[int, ...]  # widths of the limbs above the low one
 
 
 @dataclass
@@ -224,7 +291,7 @@ class Schedule:
     claimed: int
     x: np.ndarray | None  # (N, features) int64, public (with_data)
     y: np.ndarray | None  # (N,) int64, public
-    layers: list[DensePlan]
+    layers: list[Plan]
     count: CountPlan
     weight_ranges: list[WeightRangePlan]
     vectors: dict[str, VectorSpec] = field(default_factory=dict)
@@ -305,23 +372,37 @@ class Schedule:
 
     # ---------------------------------------------------------------- sizes
 
+    def leaf_messages(self) -> tuple[int, int]:
+        """(commitments the leaf decomposition sends, of which claims on aux vectors)."""
+        seen = set()
+        sent = aux = 0
+        for s in self.segments:
+            for term in s.terms():
+                if deduplicated(term):
+                    key = term.key(s)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                n = messages(term)
+                sent += n
+                if not isinstance(term, WeightTerm):
+                    aux += n
+        return sent, aux
+
     def proof_size(self) -> Size:
         """The exact number of points and scalars of a proof (see prover.py's order)."""
-        from .gadgets import count, dense
+        from .gadgets import count, linear, pool
 
         total = Size(sum(v.layout.num_live_rows for v in self.vectors.values()))
         total += logup_gkr.proof_size(self.leaf_bits, self.table.num_vars)
-        leaf_claims = self.leaf_claim_count()
-        weight_terms = sum(
-            1 for s in self.segments for comp in s.components for term in comp
-            if isinstance(term, WeightTerm)
-        )
-        total += Size(leaf_claims + weight_terms) + EQUALITY
+        sent, aux_claims = self.leaf_messages()
+        total += Size(sent) + EQUALITY
         for plan in self.layers:
-            total += dense.proof_size(self, plan)
+            gadget = pool if isinstance(plan, PoolPlan) else linear
+            total += gadget.proof_size(self, plan)
+            aux_claims += gadget.claim_count(self, plan)
         total += count.proof_size(self)
-        aux_claims = (leaf_claims + sum(dense.claim_count(self, p) for p in self.layers)
-                      + count.claim_count(self))
+        aux_claims += count.claim_count(self)
         total += sumcheck_size(self.s_bits, 2) + Size(aux_claims) + EQUALITY
         total += sumcheck_size(self.weight_layout.num_vars, 2) + Size(1) + EQUALITY
         total += dot_size(1 << self.w_bits) + dot_size(self.weight_layout.width)
@@ -329,16 +410,6 @@ class Schedule:
             if v.own_opening:
                 total += dot_size(v.layout.width)
         return total
-
-    def leaf_claim_count(self) -> int:
-        """Distinct (vector, segment size) evaluations the leaf decomposition sends."""
-        seen = set()
-        for s in self.segments:
-            for comp in s.components:
-                for term in comp:
-                    if isinstance(term, VecTerm):
-                        seen.add((term.name, s.bits))
-        return len(seen)
 
 
 # ------------------------------------------------------------------ building it
@@ -351,18 +422,13 @@ def build(arch: Architecture, num_samples: int, claimed: int = 0) -> Schedule:
     set's values), so the exact proof size is known before the test set is even read: the
     site checks an upload's length from the architecture and N alone. ``with_data`` attaches
     the public test set a prover or verifier works on."""
-    from .gadgets import count, dense, weights
+    from .gadgets import count, linear, pool, weights
 
     n = int(num_samples)
     if not 1 <= n <= MAX_SAMPLES:
         raise ScheduleError(f"N = {n} is outside [1, {MAX_SAMPLES}]")
     if not 0 <= claimed <= n:
         raise ScheduleError(f"the claimed count {claimed} is not in [0, {n}]")
-    for i, layer in enumerate(arch.layers):
-        if not isinstance(layer, (Dense, Flatten, Reshape)):
-            raise ScheduleError(
-                f"layer {i} ({layer.KIND}) is not supported by protocol v2 yet"
-            )
     s_bits = pow2_bits(n)
     sched = Schedule(
         arch=arch,
@@ -377,7 +443,20 @@ def build(arch: Architecture, num_samples: int, claimed: int = 0) -> Schedule:
         weight_ranges=[],
     )
     ivs = evaluate.intervals(arch)
-    dense.plan_layers(sched, ivs)
+    current = Activation(tuple(arch.input_shape))
+    last = len(arch.layers) - 1
+    for i, layer in enumerate(arch.layers):
+        if isinstance(layer, (Flatten, Reshape)):
+            current = Activation(tuple(arch.shapes[i]), current.terms, current.offset,
+                                 current.source)
+        elif isinstance(layer, (Dense, Conv2d)):
+            current = linear.plan(sched, i, layer, current, ivs.layers[i], i == last)
+        elif isinstance(layer, (AvgPool2d, MaxPool2d)):
+            before = ivs.input if i == 0 else ivs.layers[i - 1].out
+            bounds = (int(before.lo.min()), int(before.hi.max()))
+            current = pool.plan(sched, i, layer, current, ivs.layers[i], bounds)
+        else:  # pragma: no cover - Architecture admits only the types above
+            raise ScheduleError(f"layer {i} ({layer.KIND}) is not supported by protocol v2")
     count.plan(sched, ivs)
     weights.plan(sched)
     sched.weight_layout = weights.weight_layout(arch)

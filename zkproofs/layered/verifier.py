@@ -21,9 +21,9 @@ from ..params import Params
 from ..proofstream import ProofReader, read_equality
 from ..transcript import Transcript
 from . import claims as claims_mod
-from .gadgets import count, dense
-from .prover import M_NAME, split_point, start_transcript
-from .schedule import Schedule, VecTerm, WeightTerm
+from .gadgets import count, linear, pool
+from .prover import M_NAME, start_transcript, term_claim
+from .schedule import LinearPlan, Schedule
 
 R = field.MODULUS
 
@@ -57,6 +57,10 @@ def _decompose(ctx: VerifierContext, z: list[int], beta: int) -> tuple[Lin, dict
     total = Lin()
     covered = 0
     bpow = [pow(beta, i + 1, R) for i in range(3)]
+
+    def public(value: int) -> Lin:
+        return Lin.of(g, value)
+
     for seg, off in zip(sched.segments, sched.segment_offsets(), strict=True):
         seg_point = z[n - seg.bits :]
         sel = mle.eq_int(z[: n - seg.bits], off >> seg.bits)
@@ -65,19 +69,7 @@ def _decompose(ctx: VerifierContext, z: list[int], beta: int) -> tuple[Lin, dict
         for i, comp in enumerate(seg.components):
             x = Lin()
             for term in comp:
-                if isinstance(term, VecTerm):
-                    key = (term.name, seg.bits)
-                    if key not in out:
-                        f_pt, s_pt = split_point(sched, seg, term.name, seg_point)
-                        out[key] = claims.evaluation(term.name, f_pt, s_pt)
-                    x.iadd(out[key], term.coeff)
-                elif isinstance(term, WeightTerm):
-                    block = claims_mod.Block(
-                        term.offset, mle.eq_table(seg_point)[: term.size]
-                        * field.const(term.coeff))
-                    x.iadd(claims.weight_value([block]))
-                else:
-                    x.iadd(g, term.value * mle.prefix_sum(seg_point, term.length))
+                x.iadd(term_claim(sched, claims, seg, term, seg_point, out, public))
             enc.iadd(x, bpow[i])
         total.iadd(enc, sel)
     total.iadd(g, (1 - covered) * table.filler(beta))
@@ -121,9 +113,12 @@ def verify(
 
     logit_y = None
     for plan in schedule.layers:
-        y = dense.verify(ctx, plan, gkr.witness_point, out_claims)
-        if plan.logits:
-            logit_y = y
+        if isinstance(plan, LinearPlan):
+            y = linear.verify(ctx, plan, gkr.witness_point, out_claims)
+            if plan.logits:
+                logit_y = y
+        else:
+            pool.verify(ctx, plan, gkr.witness_point, out_claims)
     count.verify(ctx, gkr.witness_point, out_claims, logit_y)
     claims_mod.verify_reductions(ctx, ctx.claims)
     r.end()

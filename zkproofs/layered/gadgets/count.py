@@ -39,13 +39,13 @@ from ..schedule import (
     CountPlan,
     Schedule,
     Segment,
-    VecTerm,
     limb_shifts,
     limb_widths,
     max_limb_bits,
     pow2_bits,
     split_limbs,
 )
+from ..terms import VecTerm
 
 R = field.MODULUS
 B_NAME, T_NAME = "count.b", "count.t"
@@ -176,7 +176,7 @@ def prove(ctx, leaf_point: list[int], out_claims: dict, logit_op: Op) -> None:
     bits = p.k_bits + sched.s_bits
     fsum = Op(0, 0)
     for name, s in zip(margin_names(p), limb_shifts(p.margin_limbs), strict=True):
-        fsum = fsum + out_claims[(name, bits)].scale(1 << s)
+        fsum = fsum + out_claims[("eval", name, bits)].scale(1 << s)
     J = mle.prefix_sum(z_j, p.num_classes)
     ind_n = mle.prefix_sum(z_n, sched.num_samples)
     rhs = (yt + (Op.public(ind_n) - yb).scale(1 << p.B)).scale(J) - logit_op - Op.public(
@@ -206,7 +206,7 @@ def verify(ctx, leaf_point: list[int], out_claims: dict, logit_y: Lin) -> None:
     bits = p.k_bits + sched.s_bits
     fsum = Lin()
     for name, s in zip(margin_names(p), limb_shifts(p.margin_limbs), strict=True):
-        fsum.iadd(out_claims[(name, bits)], 1 << s)
+        fsum.iadd(out_claims[("eval", name, bits)], 1 << s)
     J = mle.prefix_sum(z_j, p.num_classes)
     ind_n = mle.prefix_sum(z_n, sched.num_samples)
     rhs = Lin().iadd(yt, J).iadd(g, J * ind_n << p.B).iadd(yb, -(J << p.B)).iadd(logit_y, -1)

@@ -19,18 +19,16 @@ from ...lookup.tables import Kind
 from ...ml.architecture import Architecture
 from ...params import KAPPA, ROW_WIDTH
 from ..schedule import (
-    ConstTerm,
     Schedule,
     Segment,
-    VecTerm,
     WeightRangePlan,
-    WeightTerm,
     limb_shifts,
     limb_widths,
     max_limb_bits,
     pow2_bits,
     split_limbs,
 )
+from ..terms import ConstTerm, VecTerm, WeightTerm  # noqa: E402
 
 
 def weight_layout(arch: Architecture) -> Layout:

@@ -47,6 +47,8 @@ class Op:
     def scale(self, k: int) -> Op:
         return Op(self.value * k % R, self.blind * k % R)
 
+    __mul__ = scale
+
 
 @dataclass(frozen=True)
 class LeafClaims:
