@@ -2,22 +2,26 @@
 
 A committed vector has 2^(f + s) entries, viewed as a matrix of 2^f feature rows and 2^s
 sample columns (index = feature·2^s + sample, so the sample index is the low s bits), and
-is stored in rows of width W = 2^w (w ≤ s): row i holds entries i·W … i·W + W − 1. Each row
-is committed with its own fresh blind, Com(row_i; ρ_i) = Σ_j row_i[j]·G_j + ρ_i·H. Rows
-that public data fixes to zero (beyond the real features or the real samples) are not
-sent: both sides use the identity for them, which is what a commitment to an all-zero
-row with blind 0 is.
+is stored in rows of W = 2^w consecutive entries, w = min(11, f + s): row i holds entries
+i·W … i·W + W − 1 (a row holds part of one feature's samples when w ≤ s, several whole
+features when w > s). Each row is committed with its own fresh blind,
+Com(row_i; ρ_i) = Σ_j row_i[j]·G_j + ρ_i·H. Rows that public data fixes to zero (beyond
+the real features or the real samples) are not sent: both sides use the identity for them,
+which is what a commitment to an all-zero row with blind 0 is.
 
-The multilinear extension at a point (x_f, x_s), x_s = (x_hi, x_col) with x_col the last w
-coordinates, is Σ_i eq(x_row, i)·⟨row_i, eq(x_col)⟩ with x_row = (x_f, x_hi). So a claim
-"Y commits to v~(x)" is checked by a proof of dot product between the row combination
-Σ_i eq(x_row, i)·C_i and Y, with public vector eq(x_col) (Hyrax's evaluation proof; the
-linear proof of dot product, no logarithmic argument).
+The multilinear extension at a point x = (x_row, x_col), x_col the last w coordinates, is
+Σ_i eq(x_row, i)·⟨row_i, eq(x_col)⟩. So a claim "Y commits to v~(x)" is checked by a proof
+of dot product between the row combination Σ_i eq(x_row, i)·C_i and Y, with public vector
+eq(x_col) (Hyrax's evaluation proof; the linear proof of dot product, no logarithmic
+argument).
 
 Many claims that share x_col — on one vector or on many, at any x_row — are proved
-together: with random μ_c, Σ_c μ_c·v_c~(x_c) is the dot product of Σ_c μ_c Σ_i
+together: with random μ, Σ_c μ_c·v_c~(x_c) is the dot product of Σ_c μ_c Σ_i
 eq(x_row,c, i)·row_{c,i} with eq(x_col). One proof of dot product (W + 2 scalars, 2 points)
-covers them all; protocol v2 arranges its claims so that all of them share x_col.
+covers them all. A vector narrower than the common column (a single row of 2^n < W
+entries, its point the last n coordinates of x_col) joins as its row zero-extended to W,
+which commits to the same point; its value at x_col is Π(1 − x_col,j) over the other
+coordinates times its own claim.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ class Layout:
     live_samples: int  # sample indices ≥ this are zero
 
     def __post_init__(self) -> None:
-        if not 0 <= self.w_bits <= self.s_bits or self.f_bits < 0:
+        if not 0 <= self.w_bits <= self.f_bits + self.s_bits or self.f_bits < 0:
             raise ValueError(f"bad Hyrax layout {self}")
         if not 0 <= self.live_features <= 1 << self.f_bits:
             raise ValueError(f"bad live feature count in {self}")
@@ -66,26 +70,23 @@ class Layout:
         return 1 << self.w_bits
 
     @property
-    def blocks(self) -> int:
-        """Rows per feature."""
-        return 1 << (self.s_bits - self.w_bits)
-
-    @property
     def num_rows(self) -> int:
-        return (1 << self.f_bits) * self.blocks
-
-    @property
-    def live_blocks(self) -> int:
-        return -(-self.live_samples // self.width)
+        return 1 << (self.num_vars - self.w_bits)
 
     def live_rows(self) -> np.ndarray:
         """Indices of the rows that may be non-zero, in increasing order."""
-        feats = np.arange(self.live_features, dtype=np.int64)[:, None] * self.blocks
-        return (feats + np.arange(self.live_blocks, dtype=np.int64)[None, :]).reshape(-1)
+        if self.w_bits >= self.s_bits:  # a row holds 2^(w − s) whole features
+            per_row = 1 << (self.w_bits - self.s_bits)
+            live = -(-self.live_features // per_row) if self.live_samples else 0
+            return np.arange(live, dtype=np.int64)
+        blocks = 1 << (self.s_bits - self.w_bits)  # rows per feature
+        live_blocks = -(-self.live_samples // self.width)
+        feats = np.arange(self.live_features, dtype=np.int64)[:, None] * blocks
+        return (feats + np.arange(live_blocks, dtype=np.int64)[None, :]).reshape(-1)
 
     @property
     def num_live_rows(self) -> int:
-        return self.live_features * self.live_blocks
+        return len(self.live_rows())
 
     def row_matrix(self, values: np.ndarray) -> np.ndarray:
         """The (num_rows, W) view of a flat or (2^f, 2^s) int64 array."""
@@ -167,53 +168,50 @@ def commit_int_rows(params: Params, rows: np.ndarray, blinds: Sequence[int]) -> 
 
 @dataclass(frozen=True)
 class ProverClaim:
-    """Y = com(value; blind) claimed to be Σ_i w_i·⟨row_i, eq(col)⟩ for the vector of
-    ``opening``: at a point (w = eq(row point)), or with any public row weights
-    ``row_weights`` (over all rows) and a column point ``col_point``."""
+    """Y = com(value; blind) claimed to be v~(point) for the vector of ``opening``."""
 
     opening: Opening
-    point: list[int] | None
+    point: list[int]
     value: int
     blind: int
-    row_weights: np.ndarray | None = None
-    col_point: list[int] | None = None
 
 
 @dataclass(frozen=True)
 class VerifierClaim:
     layout: Layout
     rows: Sequence[Point]  # the live row commitments
-    point: list[int] | None
+    point: list[int]
     Y: Point | Lin
-    row_weights: np.ndarray | None = None
-    col_point: list[int] | None = None
 
 
 def _layout(c) -> Layout:
     return c.layout if isinstance(c, VerifierClaim) else c.opening.layout
 
 
-def _split(c) -> tuple[np.ndarray, list[int]]:
-    """(row weights over all rows, column point) of a claim."""
-    if c.point is not None:
-        row, col = _layout(c).split_point(c.point)
-        return mle.eq_table(row), col
-    if c.row_weights is None or c.col_point is None:
-        raise ValueError("a Hyrax claim needs a point or row weights and a column point")
-    if len(c.row_weights) != _layout(c).num_rows or len(c.col_point) != _layout(c).w_bits:
-        raise ValueError("row weights or column point of the wrong size")
-    return c.row_weights, list(c.col_point)
-
-
 def _column_point(claims) -> list[int]:
-    cols = None
+    """The common column point: the longest claim's; every other claim's column point must
+    be a suffix of it, and only a single-row vector may be narrower."""
+    cols: list[int] = []
     for c in claims:
-        _, col = _split(c)
-        if cols is None:
+        _, col = _layout(c).split_point(c.point)
+        if len(col) > len(cols):
             cols = col
-        elif col != cols:
+    for c in claims:
+        layout = _layout(c)
+        _, col = layout.split_point(c.point)
+        if col != cols[len(cols) - len(col):] or (len(col) < len(cols) and layout.num_rows > 1):
             raise ValueError("batched Hyrax claims must share their column point")
     return cols
+
+
+def _weights(c, cols: list[int]) -> tuple[np.ndarray, int]:
+    """(row weights over the live rows, the factor of a narrower vector's value)."""
+    layout = _layout(c)
+    row, col = layout.split_point(c.point)
+    pad = 1
+    for x in cols[: len(cols) - len(col)]:
+        pad = pad * (1 - x) % R
+    return mle.eq_table(row)[layout.live_rows()], pad
 
 
 def prove_evaluations(
@@ -222,24 +220,21 @@ def prove_evaluations(
     """One proof of dot product for all claims (they share the column point)."""
     cols = _column_point(claims)
     mu = t.challenge_scalars(b"v2/hyrax/mu", len(claims))
-    width = len(params.G) if cols is None else 1 << len(cols)
-    combined = field.zeros(width)
+    combined = field.zeros(1 << len(cols))
     combined_blind = 0
     y_value = y_blind = 0
     for m, c in zip(mu, claims, strict=True):
-        layout = c.opening.layout
-        weights_all, _ = _split(c)
-        live = layout.live_rows()
-        weights = weights_all[live] * field.const(m)
-        combined = combined + field.contract(c.opening.values[live], weights)
+        weights, pad = _weights(c, cols)
+        weights = weights * field.const(m)
+        row = field.contract(c.opening.values[c.opening.layout.live_rows()], weights)
+        combined[: len(row)] = combined[: len(row)] + row
         combined_blind += sum(
             w * b for w, b in zip(field.to_ints(weights), c.opening.blinds, strict=True)
         )
-        y_value += m * c.value
-        y_blind += m * c.blind
-    a = mle.eq_table(cols)
+        y_value += m * pad * c.value
+        y_blind += m * pad * c.blind
     return sigma.prove_dot_product_v2(
-        t, params, rng, a, combined, combined_blind % R, y_blind % R
+        t, params, rng, mle.eq_table(cols), combined, combined_blind % R, y_blind % R
     )
 
 
@@ -256,12 +251,10 @@ def defer_evaluations(
     cx = Lin()
     cy = Lin()
     for m, c in zip(mu, claims, strict=True):
-        weights_all, _ = _split(c)
-        live = c.layout.live_rows()
-        if len(c.rows) != len(live):
+        if len(c.rows) != c.layout.num_live_rows:
             raise VerificationError(f"{label}: a commitment has the wrong number of rows")
-        weights = field.to_ints(weights_all[live] * field.const(m))
-        for w, row in zip(weights, c.rows, strict=True):
+        weights, pad = _weights(c, cols)
+        for w, row in zip(field.to_ints(weights * field.const(m)), c.rows, strict=True):
             cx.iadd(row, w)
-        cy.iadd(c.Y, m)
+        cy.iadd(c.Y, m * pad % R)
     sigma.defer_dot_product(t, params, cx, cy, mle.eq_table(cols), proof, checks, label)

@@ -18,8 +18,17 @@ which multiplies both factors by Π(1 − ζ_i) over the padding coordinates.
 Σ_k λ_k·Y_k = Σ_i C(i)·w(i) for C = Σ_k λ_k C_k, ending at ζ_w with Z_w = com(w~(ζ_w)) and
 an equality proof that the final claim is C~(ζ_w)·Z_w (the verifier evaluates C~ itself).
 
-**Openings.** All the Z_c share their column coordinates (the last w bits of ζ), so one
-Hyrax proof of dot product opens all of them; C_W is opened at ζ_w by a second one.
+**Feature reduction.** With fresh random λ_c, one more sumcheck over the feature variables
+(as many as the widest vector has) proves Σ_c λ_c·Z_c = Σ_f Σ_v Ĉ_v(f)·v~(f, ζ) with
+Ĉ_v = Σ_{c on v} λ_c·C_c (the verifier computes every Ĉ_v: O(features)). It ends at one
+feature point ζ_f; the prover commits U_v = com(v~(ζ_f, ζ)) once per vector and an equality
+proof ties the final claim to Σ_v Ĉ_v~(ζ_f)·U_v. Vectors with fewer features are
+zero-padded in the high coordinates, as in the sample reduction.
+
+**Openings.** Every vector is now claimed at a suffix of the one point (ζ_f, ζ), so all of
+them share their column coordinates whatever their row width (rows of up to 2^11 entries
+span several features when N' is small), and one Hyrax proof of dot product opens them all;
+C_W is opened at ζ_w by a second one.
 """
 
 from __future__ import annotations
@@ -87,7 +96,6 @@ class ProverClaims:
         self.ctx = ctx
         self.aux: list[tuple[AuxClaim, Op]] = []
         self.weights: list[tuple[list[Block], Op]] = []
-        self.separate: list[tuple[str, list[int], Op]] = []
 
     def value(self, name: str, f_point, s_point, f_coeff=None) -> int:
         """v~(f_point, s_point) (or Σ_f f_coeff(f)·v~(f, s_point)) for the committed int64
@@ -112,9 +120,6 @@ class ProverClaims:
 
     def adopt(self, name: str, f_point, s_point, op: Op) -> None:
         """Register a claim whose commitment the transcript already holds."""
-        if self.ctx.schedule.vector(name).own_opening:
-            self.separate.append((name, list(f_point) + list(s_point), op))
-            return
         self.aux.append((AuxClaim(name, list(f_point), list(s_point)), op))
 
     def prefix_sum(self, name: str, length: int, op: Op) -> None:
@@ -144,7 +149,6 @@ class VerifierClaims:
         self.ctx = ctx
         self.aux: list[tuple[AuxClaim, Lin]] = []
         self.weights: list[tuple[list[Block], Lin]] = []
-        self.separate: list[tuple[str, list[int], Lin]] = []
 
     def receive(self, label: bytes = b"v2/claim") -> Lin:
         point = self.ctx.r.point()
@@ -157,9 +161,6 @@ class VerifierClaims:
         return y
 
     def adopt(self, name: str, f_point, s_point, y: Lin) -> None:
-        if self.ctx.schedule.vector(name).own_opening:
-            self.separate.append((name, list(f_point) + list(s_point), y))
-            return
         self.aux.append((AuxClaim(name, list(f_point), list(s_point)), y))
 
     def prefix_sum(self, name: str, length: int, y: Lin) -> None:
@@ -224,39 +225,41 @@ def _weight_mle(claim: AuxClaim, point: list[int]) -> int:
     return mle.prefix_sum(point, claim.length)
 
 
-def _pad_factor(zeta: list[int], s_bits: int) -> int:
+def _pad_factor(zeta: list[int], bits: int) -> int:
+    """Π(1 − ζ_i) over the coordinates a vector of ``bits`` variables is zero-padded in."""
     out = 1
-    for z in zeta[: len(zeta) - s_bits]:
+    for z in zeta[: len(zeta) - bits]:
         out = out * (1 - z) % R
     return out
 
 
-def _opening_claim(layout, c: AuxClaim, z_s: list[int], z, *, prover_opening=None,
-                   rows=None):
-    """The Hyrax claim for Z = Σ_f C(f)·v~(f, z_s): at a point when C is an eq, else with
-    row weights C(f)·eq(z_s's high coordinates, block) and z_s's low ones as columns."""
-    cut = len(z_s) - layout.w_bits
-    if c.f_coeff is None:
-        point, weights, cols = c.f_point + z_s, None, None
-    else:
-        blocks = mle.eq_table(z_s[:cut])
-        coeff = c.f_coeff
-        if len(coeff) < 1 << layout.f_bits:
-            coeff = np.concatenate([coeff, field.zeros((1 << layout.f_bits) - len(coeff))])
-        point, weights, cols = None, (coeff.reshape(-1, 1) * blocks.reshape(1, -1)).reshape(
-            -1), z_s[cut:]
-    if prover_opening is not None:
-        return hyrax.ProverClaim(prover_opening, point, z.value, z.blind, weights, cols)
-    return hyrax.VerifierClaim(layout, rows, point, z, weights, cols)
+def _padded(v: np.ndarray, bits: int) -> np.ndarray:
+    return _pad(v, 1 << bits)
+
+
+def _feature_coefficients(claims_on: dict, name: str, lams: dict, f_bits: int) -> np.ndarray:
+    """Ĉ_v = Σ_{c on v} λ_c·C_c over the vector's 2^f features."""
+    out = field.zeros(1 << f_bits)
+    for index, c in claims_on.get(name, []):
+        out = out + _pad(c.feature_weights(), 1 << f_bits) * field.const(lams[index])
+    return out
+
+
+def _group(aux) -> dict[str, list[tuple[int, AuxClaim]]]:
+    out: dict[str, list[tuple[int, AuxClaim]]] = {}
+    for i, (c, _) in enumerate(aux):
+        out.setdefault(c.name, []).append((i, c))
+    return out
 
 
 def prove_reductions(ctx, claims: ProverClaims) -> None:
-    """The sample reduction, the weight reduction and both evaluation proofs."""
+    """The sample, feature and weight reductions and the two evaluation proofs."""
     t, params, rng, w = ctx.t, ctx.params, ctx.rng, ctx.w
-    s_bits = ctx.schedule.s_bits
+    sched = ctx.schedule
+    s_bits = sched.s_bits
     n_pad = 1 << s_bits
 
-    # Sample reduction.
+    # Sample reduction: every claim c to Z_c = Σ_f C_c(f)·v_c~(f, ζ).
     w.section("sample reduction")
     lams = t.challenge_scalars(b"v2/reduce/lambda", len(claims.aux))
     start = Op(0, 0)
@@ -274,21 +277,53 @@ def prove_reductions(ctx, claims: ProverClaims) -> None:
     write_sumcheck(w, sc)
     zeta = mle.reverse(challenges)
     expected = Op(0, 0)
-    openings = []
+    z_ops = []
     for lam, (c, _) in zip(lams, claims.aux, strict=True):
-        spec = ctx.schedule.vector(c.name)
-        sb = spec.layout.s_bits
+        sb = sched.vector(c.name).layout.s_bits
         z_s = zeta[s_bits - sb :]
         z_op = claims.send(claims.value(c.name, c.f_point, z_s, c.f_coeff), b"v2/reduce/z")
         pad = _pad_factor(zeta, sb)
         expected = expected + z_op.scale(lam * pad * pad * _weight_mle(c, z_s))
-        openings.append(_opening_claim(spec.layout, c, z_s, z_op, prover_opening=ctx.openings[
-            c.name]))
+        z_ops.append(z_op)
+    write_equality(w, sigma.prove_equality_v2(t, params, rng, final.blind - expected.blind))
+
+    # Feature reduction: Σ_c λ_c·Z_c = Σ_f Σ_v Ĉ_v(f)·v~(f, ζ) to one point per vector.
+    w.section("feature reduction")
+    f_bits = sched.f_bits
+    lams = t.challenge_scalars(b"v2/features/lambda", len(claims.aux))
+    start = Op(0, 0)
+    for lam, op in zip(lams, z_ops, strict=True):
+        start = start + op.scale(lam)
+    on = _group(claims.aux)
+    pairs, tables = [], {}
+    for name, spec in sched.vectors.items():
+        lay = spec.layout
+        tables[name] = field.contract(ctx.values[name].T,
+                                      mle.eq_table(zeta[s_bits - lay.s_bits :]))
+        coeff = _feature_coefficients(on, name, lams, lay.f_bits)
+        pairs.append((_padded(coeff, f_bits), _padded(tables[name], f_bits)))
+    sc, challenges, final = sumcheck.prove_v2(
+        t, params, rng, _ProductOracle(pairs), num_rounds=f_bits, degree=2,
+        claim=sumcheck.ClaimOpening(start.value, start.blind),
+    )
+    write_sumcheck(w, sc)
+    zeta_f = mle.reverse(challenges)
+    expected = Op(0, 0)
+    openings = []
+    for name, spec in sched.vectors.items():
+        lay = spec.layout
+        x_f = zeta_f[f_bits - lay.f_bits :]
+        u = claims.send(mle.evaluate(tables[name], x_f), b"v2/features/u")
+        pad = _pad_factor(zeta_f, lay.f_bits)
+        coeff = _feature_coefficients(on, name, lams, lay.f_bits)
+        expected = expected + u.scale(pad * pad * mle.evaluate(coeff, x_f))
+        point = x_f + zeta[s_bits - lay.s_bits :]
+        openings.append(hyrax.ProverClaim(ctx.openings[name], point, u.value, u.blind))
     write_equality(w, sigma.prove_equality_v2(t, params, rng, final.blind - expected.blind))
 
     # Weight reduction.
     w.section("weight reduction")
-    layout = ctx.schedule.weight_layout
+    layout = sched.weight_layout
     size = 1 << layout.num_vars
     lams = t.challenge_scalars(b"v2/weights/lambda", len(claims.weights))
     start = Op(0, 0)
@@ -307,21 +342,18 @@ def prove_reductions(ctx, claims: ProverClaims) -> None:
     c_at = mle.evaluate(coeffs, zeta_w)
     write_equality(w, sigma.prove_equality_v2(t, params, rng, final.blind - zw.blind * c_at))
 
-    # Evaluation proofs.
+    # Evaluation proofs: every vector at its suffix of (ζ_f, ζ); C_W at ζ_w.
     w.section("opening of the committed vectors")
     write_dot(w, hyrax.prove_evaluations(t, params, rng, openings))
     weight_claim = hyrax.ProverClaim(ctx.weight_opening, zeta_w, zw.value, zw.blind)
     w.section("opening of C_W")
     write_dot(w, hyrax.prove_evaluations(t, params, rng, [weight_claim]))
-    for name, point, op in claims.separate:
-        w.section(f"opening of {name}")
-        claim = hyrax.ProverClaim(ctx.openings[name], point, op.value, op.blind)
-        write_dot(w, hyrax.prove_evaluations(t, params, rng, [claim]))
 
 
 def verify_reductions(ctx, claims: VerifierClaims) -> None:
     t, params, r, checks = ctx.t, ctx.params, ctx.r, ctx.checks
-    s_bits = ctx.schedule.s_bits
+    sched = ctx.schedule
+    s_bits = sched.s_bits
 
     lams = t.challenge_scalars(b"v2/reduce/lambda", len(claims.aux))
     start = Lin()
@@ -333,20 +365,43 @@ def verify_reductions(ctx, claims: VerifierClaims) -> None:
     )
     zeta = mle.reverse(zeta_ch)
     expected = Lin()
-    openings = []
+    zs = []
     for lam, (c, _) in zip(lams, claims.aux, strict=True):
-        spec = ctx.schedule.vector(c.name)
-        sb = spec.layout.s_bits
+        sb = sched.vector(c.name).layout.s_bits
         z_s = zeta[s_bits - sb :]
         z = claims.receive(b"v2/reduce/z")
         pad = _pad_factor(zeta, sb)
         expected.iadd(z, lam * pad * pad * _weight_mle(c, z_s))
-        openings.append(_opening_claim(spec.layout, c, z_s, z,
-                                       rows=ctx.commitments[c.name]))
+        zs.append(z)
     sigma.defer_equality(t, params, final, expected, read_equality(r), checks,
                          "sample reduction: the claims on the committed vectors are false")
 
-    layout = ctx.schedule.weight_layout
+    f_bits = sched.f_bits
+    lams = t.challenge_scalars(b"v2/features/lambda", len(claims.aux))
+    start = Lin()
+    for lam, z in zip(lams, zs, strict=True):
+        start.iadd(z, lam)
+    zf_ch, final = sumcheck.verify_v2(
+        t, params, read_sumcheck(r, f_bits, 2), num_rounds=f_bits, degree=2, claim=start,
+        checks=checks, label="feature reduction",
+    )
+    zeta_f = mle.reverse(zf_ch)
+    on = _group(claims.aux)
+    expected = Lin()
+    openings = []
+    for name, spec in sched.vectors.items():
+        lay = spec.layout
+        x_f = zeta_f[f_bits - lay.f_bits :]
+        u = claims.receive(b"v2/features/u")
+        pad = _pad_factor(zeta_f, lay.f_bits)
+        coeff = _feature_coefficients(on, name, lams, lay.f_bits)
+        expected.iadd(u, pad * pad * mle.evaluate(coeff, x_f))
+        point = x_f + zeta[s_bits - lay.s_bits :]
+        openings.append(hyrax.VerifierClaim(lay, ctx.commitments[name], point, u))
+    sigma.defer_equality(t, params, final, expected, read_equality(r), checks,
+                         "feature reduction: the claims on the committed vectors are false")
+
+    layout = sched.weight_layout
     size = 1 << layout.num_vars
     lams = t.challenge_scalars(b"v2/weights/lambda", len(claims.weights))
     start = Lin()
@@ -364,15 +419,9 @@ def verify_reductions(ctx, claims: VerifierClaims) -> None:
     sigma.defer_equality(t, params, final, zw * c_at, read_equality(r), checks,
                          "weight reduction: the claims on the committed weights are false")
 
-    hyrax.defer_evaluations(t, params, openings, read_dot(r, 1 << ctx.schedule.w_bits), checks,
+    hyrax.defer_evaluations(t, params, openings, read_dot(r, 1 << sched.column_bits), checks,
                             "opening of the committed vectors")
     hyrax.defer_evaluations(
         t, params, [hyrax.VerifierClaim(layout, ctx.weight_rows, zeta_w, zw)],
         read_dot(r, layout.width), checks, "opening of the weight commitment C_W",
     )
-    for name, point, y in claims.separate:
-        spec = ctx.schedule.vector(name)
-        hyrax.defer_evaluations(
-            t, params, [hyrax.VerifierClaim(spec.layout, ctx.commitments[name], point, y)],
-            read_dot(r, spec.layout.width), checks, f"opening of {name}",
-        )

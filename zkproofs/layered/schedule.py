@@ -122,7 +122,6 @@ class VectorSpec:
     name: str
     layout: Layout
     by_sample: bool
-    own_opening: bool = False  # opened on its own, not through the sample reduction
 
     @property
     def size(self) -> int:
@@ -287,7 +286,6 @@ class Schedule:
     arch: Architecture
     num_samples: int
     s_bits: int
-    w_bits: int
     claimed: int
     x: np.ndarray | None  # (N, features) int64, public (with_data)
     y: np.ndarray | None  # (N,) int64, public
@@ -309,35 +307,35 @@ class Schedule:
         return self.vectors[name]
 
     def add_vector(self, name: str, f_bits: int, live_features: int) -> VectorSpec:
-        spec = VectorSpec(
-            name, Layout(f_bits, self.s_bits, self.w_bits, live_features, self.num_samples), True
-        )
+        layout = Layout(f_bits, self.s_bits, min(MAX_ROW_BITS, f_bits + self.s_bits),
+                        live_features, self.num_samples)
+        spec = VectorSpec(name, layout, True)
         self.vectors[name] = spec
         return spec
 
-    def add_flat_vector(self, name: str, size: int, own_opening: bool = False) -> VectorSpec:
-        """A vector without a sample axis (size entries), viewed as F' × S with S ≤ N'.
-
-        ``own_opening``: a vector whose only claim is at a point of its own (the lookup
-        multiplicities) gets the widest rows (up to 2^11 entries: a point costs the verifier
-        a subgroup check, a scalar of the evaluation proof almost nothing) and its own
-        evaluation proof; with the sample width (small when N is small) it would need many
-        rows."""
-        bits = max(pow2_bits(size), self.w_bits)
-        if own_opening:
-            w_bits = min(MAX_ROW_BITS, bits)
-            s_bits = w_bits
-        else:
-            w_bits = self.w_bits
-            s_bits = min(bits, self.s_bits)
+    def add_flat_vector(self, name: str, size: int) -> VectorSpec:
+        """A vector without a sample axis (size entries), viewed as F' × S with S ≤ N' (so
+        that its sample coordinates are a suffix of the sample reduction's point)."""
+        bits = pow2_bits(size)
+        s_bits = min(bits, self.s_bits)
         f_bits = bits - s_bits
         s = 1 << s_bits
         live_features = -(-size // s)
         live_samples = s if live_features > 1 else size
-        spec = VectorSpec(name, Layout(f_bits, s_bits, w_bits, live_features, live_samples),
-                          False, own_opening)
+        layout = Layout(f_bits, s_bits, min(MAX_ROW_BITS, bits), live_features, live_samples)
+        spec = VectorSpec(name, layout, False)
         self.vectors[name] = spec
         return spec
+
+    @property
+    def f_bits(self) -> int:
+        """Feature variables of the feature reduction: the most any vector has."""
+        return max(v.layout.f_bits for v in self.vectors.values())
+
+    @property
+    def column_bits(self) -> int:
+        """Columns of the batched opening of all vectors: the widest vector's rows."""
+        return max(v.layout.w_bits for v in self.vectors.values())
 
     @property
     def leaf_bits(self) -> int:
@@ -355,8 +353,7 @@ class Schedule:
     def digest(self) -> bytes:
         """SHA-256 of everything in the schedule that shapes the proof (absorbed first)."""
         h = hashlib.sha256(b"zkarena/layered/schedule")
-        h.update(struct.pack(">HQBB", PROTOCOL_VERSION, self.num_samples, self.s_bits,
-                             self.w_bits))
+        h.update(struct.pack(">HQB", PROTOCOL_VERSION, self.num_samples, self.s_bits))
         h.update(self.arch.digest())
         for name, v in self.vectors.items():
             lay = v.layout
@@ -402,13 +399,11 @@ class Schedule:
             total += gadget.proof_size(self, plan)
             aux_claims += gadget.claim_count(self, plan)
         total += count.proof_size(self)
-        aux_claims += count.claim_count(self)
+        aux_claims += count.claim_count(self) + 1  # and the lookup multiplicities' claim
         total += sumcheck_size(self.s_bits, 2) + Size(aux_claims) + EQUALITY
+        total += sumcheck_size(self.f_bits, 2) + Size(len(self.vectors)) + EQUALITY
         total += sumcheck_size(self.weight_layout.num_vars, 2) + Size(1) + EQUALITY
-        total += dot_size(1 << self.w_bits) + dot_size(self.weight_layout.width)
-        for v in self.vectors.values():
-            if v.own_opening:
-                total += dot_size(v.layout.width)
+        total += dot_size(1 << self.column_bits) + dot_size(self.weight_layout.width)
         return total
 
 
@@ -434,7 +429,6 @@ def build(arch: Architecture, num_samples: int, claimed: int = 0) -> Schedule:
         arch=arch,
         num_samples=n,
         s_bits=s_bits,
-        w_bits=min(MAX_ROW_BITS, s_bits),
         claimed=claimed,
         x=None,
         y=None,
@@ -463,7 +457,7 @@ def build(arch: Architecture, num_samples: int, claimed: int = 0) -> Schedule:
     # Segments largest first (aligned offsets), then the table of every kind they use.
     sched.segments.sort(key=lambda s: (-s.bits, s.name))
     sched.table = Table(tuple({s.kind for s in sched.segments}))
-    sched.add_flat_vector("lookup.m", sched.table.size, own_opening=True)
+    sched.add_flat_vector("lookup.m", sched.table.size)
     return sched
 
 
