@@ -5,17 +5,23 @@ Workloads (all made offline, nothing downloaded):
 - ``digits-lr``, ``digits-mlp``: scikit-learn's digits (train/test split with
   random_state=0, test_size=0.2: 360 test samples), a logistic regression 64→10 and an MLP
   64→32→ReLU→10, quantized on the training split;
+- ``digits-cnn``: the same digits as 1×8×8 images, a small CNN trained with PyTorch (conv
+  1→8 3×3 with BatchNorm, ReLU, MaxPool 2, dense 128→32→ReLU→10), exported to ONNX and
+  imported like any competitor's file;
 - ``mnist-mlp``: MNIST-shaped 28×28 images (``zkproofs.ml.workloads``: the bundled digits
   upscaled, shifted and noised), an MLP 784→128→ReLU→10 trained on 12,000 of them and
-  scored on up to 10,000 others.
+  scored on up to 10,000 others;
+- ``mnist-lenet``: the same images, a LeNet-5-style CNN trained with PyTorch (conv 1→6 5×5,
+  ReLU, AvgPool 2, conv 6→16 5×5, ReLU, AvgPool 2, dense 256→64→ReLU→10), exported to ONNX.
 
-Each (workload, N) runs in its own subprocess: it commits, proves (``prove_s`` and the
-process's peak memory ``prove_peak_mb``), then runs ``zkarena verify`` on the written files
-as a separate command, as anyone re-verifying would: ``verify_cmd_s`` is that whole command
-(interpreter start, imports, reading the test set, its digest, the verification),
-``verify_s`` the verification it reports, ``verify_peak_mb`` its peak memory. Trained models
-are cached under the user's cache folder (the first run trains). Times are wall-clock
-seconds on this machine; tests never assert on them.
+The PyTorch workloads need torch (the ``test`` extra installs it). Each (workload, N) runs
+in its own subprocess: it commits, proves (``prove_s`` and the process's peak memory
+``prove_peak_mb``), then runs ``zkarena verify`` on the written files as a separate
+command, as anyone re-verifying would: ``verify_cmd_s`` is that whole command (interpreter
+start, imports, reading the test set, its digest, the verification), ``verify_s`` the
+verification it reports, ``verify_peak_mb`` its peak memory. Trained models are cached
+under the user's cache folder (the first run trains). Times are wall-clock seconds on this
+machine; tests never assert on them.
 """
 
 from __future__ import annotations
@@ -35,7 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
-WORKLOADS = ("digits-lr", "digits-mlp", "mnist-mlp")
+WORKLOADS = ("digits-lr", "digits-mlp", "digits-cnn", "mnist-mlp", "mnist-lenet")
+LIMITS = {"digits-lr": 360, "digits-mlp": 360, "digits-cnn": 360, "mnist-mlp": 10_000,
+          "mnist-lenet": 10_000}
 _VERIFY_COMMAND = (
     "import sys\n"
     "from zkproofs.cli import main\n"
@@ -44,7 +52,7 @@ _VERIFY_COMMAND = (
     "print('PEAK_KB', hwm[0].split()[1] if hwm else 0, file=sys.stderr)\n"
     "sys.exit(rc)\n"
 )
-MODEL_CACHE_VERSION = 1
+MODEL_CACHE_VERSION = 2
 
 
 def _peak_rss_mb() -> float:
@@ -102,51 +110,133 @@ def _cache_path(workload: str) -> Path:
     return cache_dir() / "bench" / f"{workload}-v{MODEL_CACHE_VERSION}.npz"
 
 
+def _cached_model(name: str, build):
+    """The quantized model of a workload, trained once and cached (``build()`` trains)."""
+    from ..ml.architecture import Architecture, QuantizedModel
+
+    path = _cache_path(name)
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                arch = Architecture.from_bytes(f["architecture"].tobytes())
+                return QuantizedModel.from_flat(arch, f["weights"])
+        except (OSError, ValueError, KeyError):
+            pass
+    model = build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, architecture=np.frombuffer(model.architecture.to_bytes(), np.uint8),
+             weights=model.flat_weights())
+    return model
+
+
+def _train_mnist_mlp():
+    from sklearn.neural_network import MLPClassifier
+
+    from ..ml.quantize import FloatDense, FloatModel, quantize
+    from ..ml.workloads import mnist_shaped
+
+    x_tr, y_tr = mnist_shaped(12_000, split="train")
+    flat = x_tr.reshape(len(x_tr), -1)
+    m = _fit_quietly(MLPClassifier(hidden_layer_sizes=(128,), max_iter=15, random_state=0),
+                     flat / 255.0, y_tr)
+    fm = FloatModel((784,), (FloatDense(m.coefs_[0].T, m.intercepts_[0], relu=True),
+                             FloatDense(m.coefs_[1].T, m.intercepts_[1])))
+    model, _ = quantize(fm, flat[:2000], y_tr[:2000], input_range=(0, 255), input_scale=255)
+    return model
+
+
+def _torch_to_model(net, x_tr, y_tr, *, scale: float, input_range, epochs: int):
+    """Train a PyTorch module on x/scale, export it to ONNX (the TorchScript exporter) and
+    import and quantize the file as `zkarena model` would."""
+    import io
+
+    try:
+        import torch
+    except ImportError:
+        raise RuntimeError("this workload trains with PyTorch: pip install 'zkarena[test]'") \
+            from None
+    from ..ml.onnx_import import load_onnx
+    from ..ml.quantize import quantize_auto
+
+    torch.manual_seed(0)
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    xt = torch.tensor(np.asarray(x_tr, dtype=np.float64) / scale, dtype=torch.float32)
+    yt = torch.tensor(y_tr, dtype=torch.long)
+    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    net.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(xt))
+        for i in range(0, len(xt), 128):
+            idx = order[i : i + 128]
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(net(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+    net.eval()
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, xt[:1], buf, dynamo=False, input_names=["x"],
+                          output_names=["logits"])
+    float_model = load_onnx(buf.getvalue())
+    calib = min(len(x_tr), 2000)
+    model, _ = quantize_auto(float_model, x_tr[:calib], y_tr[:calib], input_range=input_range,
+                             input_scale=scale)
+    return model
+
+
+def _train_lenet():
+    import torch.nn as nn
+
+    from ..ml.workloads import mnist_shaped
+
+    x_tr, y_tr = mnist_shaped(12_000, split="train")
+    net = nn.Sequential(
+        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.AvgPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.AvgPool2d(2),
+        nn.Flatten(), nn.Linear(256, 64), nn.ReLU(), nn.Linear(64, 10),
+    )
+    return _torch_to_model(net, x_tr[:, None], y_tr, scale=255.0,
+                           input_range=(0, 255), epochs=3)
+
+
+def _train_digits_cnn():
+    import torch.nn as nn
+
+    x_tr, _, y_tr, _ = digits_split()
+    net = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(128, 32), nn.ReLU(), nn.Linear(32, 10),
+    )
+    return _torch_to_model(net, x_tr.reshape(-1, 1, 8, 8), y_tr,
+                           scale=16.0, input_range=(0, 16), epochs=30)
+
+
 def workload(name: str, samples: int):
     """(quantized model, test inputs, test labels, competition input range and scale)."""
-    from ..ml.architecture import Architecture, QuantizedModel
     from ..ml.quantize import quantize
 
+    if name not in WORKLOADS:
+        raise ValueError(f"unknown workload {name!r} (one of {', '.join(WORKLOADS)})")
+    if not 1 <= samples <= LIMITS[name]:
+        raise ValueError(f"{name} has {LIMITS[name]} test samples")
     if name in ("digits-lr", "digits-mlp"):
         x_tr, x_te, y_tr, y_te = digits_split()
-        if not 1 <= samples <= len(x_te):
-            raise ValueError(f"digits has {len(x_te)} test samples")
         model, _ = quantize(train_digits_model(name.split("-")[1], x_tr, y_tr), x_tr, y_tr,
                             input_range=(0, 16))
         return model, x_te[:samples], y_te[:samples], (0, 16), 1
+    if name == "digits-cnn":
+        _, x_te, _, y_te = digits_split()
+        model = _cached_model(name, _train_digits_cnn)
+        return model, x_te[:samples].reshape(-1, 1, 8, 8), y_te[:samples], (0, 16), 16
+    from ..ml.workloads import mnist_shaped
+
+    x_te, y_te = mnist_shaped(samples, split="test")  # the first N of the same sequence
     if name == "mnist-mlp":
-        from ..ml.workloads import mnist_shaped
-
-        if not 1 <= samples <= 10_000:
-            raise ValueError("mnist-mlp has 10,000 test samples")
-        path = _cache_path(name)
-        model = None
-        if path.exists():
-            try:
-                with np.load(path, allow_pickle=False) as f:
-                    arch = Architecture.from_bytes(f["architecture"].tobytes())
-                    model = QuantizedModel.from_flat(arch, f["weights"])
-            except (OSError, ValueError, KeyError):
-                model = None
-        if model is None:
-            from sklearn.neural_network import MLPClassifier
-
-            from ..ml.quantize import FloatDense, FloatModel
-
-            x_tr, y_tr = mnist_shaped(12_000, split="train")
-            flat = x_tr.reshape(len(x_tr), -1)
-            m = _fit_quietly(MLPClassifier(hidden_layer_sizes=(128,), max_iter=15,
-                                           random_state=0), flat / 255.0, y_tr)
-            fm = FloatModel((784,), (FloatDense(m.coefs_[0].T, m.intercepts_[0], relu=True),
-                                     FloatDense(m.coefs_[1].T, m.intercepts_[1])))
-            model, _ = quantize(fm, flat[:2000], y_tr[:2000], input_range=(0, 255),
-                                input_scale=255)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(path, architecture=np.frombuffer(model.architecture.to_bytes(), np.uint8),
-                     weights=model.flat_weights())
-        x_te, y_te = mnist_shaped(samples, split="test")  # the first N of the same sequence
+        model = _cached_model(name, _train_mnist_mlp)
         return model, x_te.reshape(samples, -1), y_te, (0, 255), 255
-    raise ValueError(f"unknown workload {name!r} (one of {', '.join(WORKLOADS)})")
+    model = _cached_model(name, _train_lenet)
+    return model, x_te[:, None], y_te, (0, 255), 255
 
 
 def run(name: str, samples: int) -> dict:
@@ -248,7 +338,7 @@ def main(args) -> int:
     rows = []
     for name in names:
         for n in sizes:
-            limit = 360 if name.startswith("digits") else 10_000
+            limit = LIMITS[name]
             if not 1 <= n <= limit:
                 print(f"zkarena: error: {name} has {limit} test samples", file=sys.stderr)
                 return 2
