@@ -95,12 +95,36 @@ def _ranked_submissions(competition: Competition) -> QuerySet[Submission]:
     )
 
 
-def leaderboard(competition: Competition) -> list[LeaderboardRow]:
-    """The ranked leaderboard in one query."""
+def leaderboard_size(competition: Competition) -> int:
+    """How many competitors the leaderboard ranks (one query)."""
+    if not competition.test_set_num_samples:
+        return 0
+    return (
+        Submission.objects.filter(
+            competition=competition,
+            status=SubmissionStatus.VERIFIED,
+            hidden=False,
+            competitor__is_active=True,
+        )
+        .values("competitor_id")
+        .distinct()
+        .count()
+    )
+
+
+def leaderboard(
+    competition: Competition, *, offset: int = 0, limit: int | None = None
+) -> list[LeaderboardRow]:
+    """The ranked leaderboard (or the page of it from ``offset``) in one query."""
     n = competition.test_set_num_samples
     if not n:
         return []
-    rows = _ranked_submissions(competition).values_list(
+    ranked = _ranked_submissions(competition)
+    if limit is not None:
+        ranked = ranked[offset : offset + limit]
+    elif offset:
+        ranked = ranked[offset:]
+    rows = ranked.values_list(
         "id",
         "competitor__username",
         "competitor__uuid",
@@ -122,9 +146,55 @@ def leaderboard(competition: Competition) -> list[LeaderboardRow]:
             verified_at=verified_at,
         )
         for rank, (sid, username, uid, count, committed_at, cdigest, verified_at) in enumerate(
-            rows, start=1
+            rows, start=offset + 1
         )
     ]
+
+
+def competitor_history(competition: Competition, viewer: Viewer, username: str):
+    """One competitor's submissions to a competition that ``viewer`` may see, newest first,
+    with the commitment each used."""
+    return (
+        submissions_visible_to(viewer)
+        .filter(competition=competition, competitor__username=username)
+        .defer(*COMMITMENT_BYTES[1:])
+        .order_by("-created_at", "-id")
+    )
+
+
+def competitions_matching(
+    viewer: Viewer, *, query: str = "", phase: str = "", now: datetime
+) -> QuerySet[Competition]:
+    """The competitions list of the pages: a text search over titles, slugs and organizers,
+    and a phase filter computed from the timeline."""
+    qs = competitions_visible_to(viewer)
+    if query:
+        qs = qs.filter(
+            Q(title__icontains=query)
+            | Q(slug__icontains=query)
+            | Q(organizer__username__iexact=query)
+        )
+    published = ~Q(test_set_digest="")
+    phases = {
+        "draft": Q(test_set_digest=""),
+        "open": published & Q(reveal_at__gt=now),
+        "revealed": published & Q(reveal_at__lte=now, proof_deadline__gt=now),
+        "closed": published & Q(proof_deadline__lte=now),
+    }
+    if phase in phases:
+        qs = qs.filter(phases[phase])
+    return qs
+
+
+def my_commitments(user: User) -> QuerySet[ModelCommitment]:
+    """The account's commitments, newest first, with their competitions (the architecture
+    bytes are kept: the page summarises each architecture)."""
+    return (
+        ModelCommitment.objects.filter(competitor=user)
+        .select_related("competition")
+        .defer("commitment", "knowledge_proof")
+        .order_by("-created_at", "-id")
+    )
 
 
 def best_accuracy_series(competition: Competition) -> list[tuple[datetime, int]]:

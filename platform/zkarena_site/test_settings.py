@@ -34,3 +34,6 @@ VERIFIER_ENQUEUE = False
 # long right after taking a submission into `verifying`, so a test can kill it mid-verification
 # (tests/verifier/test_worker.py). The production settings never define this name.
 VERIFIER_TEST_DELAY_SECONDS = float(os.environ.get("ZKARENA_TEST_VERIFY_DELAY") or 0)
+
+# Mails stay in django.core.mail.outbox.
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

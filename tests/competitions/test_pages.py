@@ -52,8 +52,9 @@ def test_competition_list_and_page(client, clock, competition, draft, verified):
     text = page.content.decode()
     assert page.status_code == 200
     assert competition.test_set_digest in text
-    assert competition.test_set_salt in text  # revealed
-    assert "Be kind." in text  # the rules
+    assert "Be kind." in text  # the overview (Markdown)
+    data = client.get(reverse("competition-data", args=[competition.slug])).content.decode()
+    assert competition.test_set_salt in data  # revealed
     assert '<table id="leaderboard">' in text and "alice" in text and "18/20" in text
     assert '<svg class="chart"' in text and "<circle" in text
     assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")  # nothing external
@@ -61,9 +62,12 @@ def test_competition_list_and_page(client, clock, competition, draft, verified):
 
 def test_salt_is_not_shown_before_the_reveal(client, clock, competition):
     clock.set(REVEAL - SECOND)
-    text = client.get(reverse("competition-detail", args=[competition.slug])).content.decode()
+    for tab in ("competition-detail", "competition-data", "competition-rules",
+                "competition-leaderboard", "competition-take-part"):  # fmt: skip
+        text = client.get(reverse(tab, args=[competition.slug])).content.decode()
+        assert competition.test_set_salt not in text
+    text = client.get(reverse("competition-data", args=[competition.slug])).content.decode()
     assert competition.test_set_digest in text
-    assert competition.test_set_salt not in text
 
 
 def test_draft_page_is_the_organizers_only(client, users, draft):
@@ -82,7 +86,8 @@ def test_submission_page(client, verified):
     assert verified.proof_sha256 in text
     assert verified.commitment.commitment_digest in text
     assert "proof verified: 18 of 20 correct" in text
-    assert f"zkarena verify http://testserver/api/submissions/{verified.pk}/" in text
+    # The command that re-verifies it, exactly as the CLI takes it.
+    assert f"zkarena verify --submission {verified.pk} --url http://testserver</pre>" in text
 
 
 def test_hidden_submission_page_is_for_owner_and_staff(client, users, verified):
