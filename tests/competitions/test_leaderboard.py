@@ -152,3 +152,23 @@ def test_best_accuracy_series_and_chart(standings):
         [], num_samples=NUM_SAMPLES, threshold=standings.threshold, start=REVEAL, end=DEADLINE
     )
     assert "No verified proof yet" in empty and "<circle" not in empty
+
+
+def test_chart_axis_labels_differ_and_the_threshold_is_labelled(standings):
+    from competitions.charts import axis_labels
+
+    t = REVEAL
+    assert axis_labels(t, t + timedelta(days=2)) == [
+        "2031-03-01 12:00 UTC", "2031-03-03 12:00 UTC"
+    ]
+    # Both ends in one minute: the seconds tell them apart; in one second, one label.
+    assert axis_labels(t, t + timedelta(seconds=30)) == [
+        "2031-03-01 12:00:00 UTC", "2031-03-01 12:00:30 UTC"
+    ]
+    assert axis_labels(t, t) == ["2031-03-01 12:00:00 UTC"]
+    series = selectors.best_accuracy_series(standings)
+    svg = accuracy_chart(series, num_samples=NUM_SAMPLES, threshold=standings.threshold,
+                         start=series[0][0], end=series[0][0] + timedelta(seconds=20))  # fmt: skip
+    labels = [part.split(">", 1)[1] for part in svg.split("</text>") if 'class="axis"' in part]
+    assert len(labels) == len(set(labels)) == 2
+    assert 'class="threshold-label">threshold 3/4 (75.0%)</text>' in svg
