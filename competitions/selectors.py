@@ -11,7 +11,7 @@ from datetime import datetime
 from fractions import Fraction
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import F, Q, QuerySet, Window
+from django.db.models import F, Max, Q, QuerySet, RowRange, Window
 from django.db.models.functions import RowNumber
 
 from .models import Competition, ModelCommitment, Submission, SubmissionStatus, User
@@ -200,8 +200,11 @@ def my_commitments(user: User) -> QuerySet[ModelCommitment]:
 def best_accuracy_series(competition: Competition) -> list[tuple[datetime, int]]:
     """(time, best verified count so far), one point each time the best improved.
 
-    Time is when the verification finished (when the claim became proven).
+    Time is when the verification finished (when the claim became proven). The database
+    keeps only the improvements (a running maximum over the earlier rows), so a page
+    reads a handful of rows however many proofs were verified.
     """
+    order = [F("verification_finished_at").asc(), F("id").asc()]
     rows = (
         Submission.objects.filter(
             competition=competition,
@@ -210,13 +213,11 @@ def best_accuracy_series(competition: Competition) -> list[tuple[datetime, int]]
             competitor__is_active=True,
             verification_finished_at__isnull=False,
         )
-        .order_by("verification_finished_at", "id")
+        .annotate(
+            best_before=Window(Max("claimed_count"), order_by=order, frame=RowRange(end=-1))
+        )
+        .filter(Q(best_before__isnull=True) | Q(claimed_count__gt=F("best_before")))
+        .order_by(*order)
         .values_list("verification_finished_at", "claimed_count")
     )
-    series: list[tuple[datetime, int]] = []
-    best = -1
-    for when, count in rows.iterator(chunk_size=2000):
-        if count > best:
-            best = count
-            series.append((when, count))
-    return series
+    return list(rows)

@@ -12,7 +12,7 @@ CONTENT_SECURITY_POLICY, TRUSTED_PROXY_COUNT, LOG_LEVEL, CACHE_URL, RECEIPT_SIGN
 MAX_REQUEST_BYTES, MAX_TEST_SET_BYTES, MAX_PROOF_BYTES, MAX_DATA_FILE_BYTES,
 MAX_DATA_FILES, EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
 EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL, SITE_URL, THROTTLE_ANON, THROTTLE_USER,
-THROTTLE_AUTH, THROTTLE_LOGIN_FAILURES, THROTTLE_SIGNUP, THROTTLE_UPLOAD,
+THROTTLE_AUTH, THROTTLE_LOGIN_FAILURES, THROTTLE_SIGNUP, THROTTLE_UPLOAD, THROTTLE_PAGES,
 CELERY_VISIBILITY_TIMEOUT and the VERIFIER_* settings of the verification workers (see
 "verification workers" below and verifier/__init__.py).
 """
@@ -105,6 +105,8 @@ MIDDLEWARE = [
     # Refuses oversized bodies from Content-Length alone, before anything is parsed.
     "competitions.middleware.RequestSizeLimitMiddleware",
     "competitions.middleware.ContentSecurityPolicyMiddleware",
+    # Pages per client address (THROTTLE_PAGES); the API has its own throttles.
+    "competitions.middleware.PageThrottleMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -318,6 +320,7 @@ THROTTLE_RATES = {
     "login_failures": env_str("THROTTLE_LOGIN_FAILURES", "10/hour"),
     "signup": env_str("THROTTLE_SIGNUP", "10/hour"),
     "upload": env_str("THROTTLE_UPLOAD", "60/hour"),
+    "pages": env_str("THROTTLE_PAGES", "600/minute"),
 }
 
 SPECTACULAR_SETTINGS = {

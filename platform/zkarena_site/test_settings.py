@@ -22,7 +22,7 @@ if not RECEIPT_SIGNING_KEY:  # noqa: F405
 
 # Tests send many requests from one address; the throttle tests lower these themselves.
 THROTTLE_RATES = dict.fromkeys(
-    ("anon", "user", "auth", "login_failures", "signup", "upload"), "100000/minute"
+    ("anon", "user", "auth", "login_failures", "signup", "upload", "pages"), "100000/minute"
 )
 
 # The platform tests announce submissions without any worker running: enqueueing would only
