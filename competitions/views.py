@@ -106,6 +106,32 @@ def _next_event(competition, now):
     return None
 
 
+# Rendered leaderboard tables, per process, valid while the cached board they were made
+# from is the current one (selectors.board_token): a popular board is ranked and rendered
+# once per change, not once per visitor.
+_TABLES: dict[tuple[int, int, int], tuple[object, str]] = {}
+
+
+def _board_table(competition, *, offset: int, limit: int) -> tuple[str, int]:
+    """(the rendered table of ranks offset+1 … offset+limit, how many are ranked)."""
+    token = selectors.board_token(competition)
+    key = (competition.pk, offset, limit)
+    hit = _TABLES.get(key)
+    if token is not None and hit is not None and hit[0] is token:
+        return hit[1], len(token)
+    rows = selectors.leaderboard(competition, offset=offset, limit=limit)
+    # "/submissions/0/" → "/submissions/": one reverse() for the whole table.
+    prefix = reverse("submission-detail", args=[0]).removesuffix("0/")
+    context = {"competition": competition, "rows": rows, "submission_prefix": prefix}
+    html = render_to_string("competitions/_leaderboard_table.html", context) if rows else ""
+    ranked = len(token) if token is not None else selectors.leaderboard_size(competition)
+    if token is not None:
+        if len(_TABLES) > 1024:
+            _TABLES.clear()
+        _TABLES[key] = (token, html)
+    return html, ranked
+
+
 def competition_detail(request, slug):
     context = _competition_context(request, slug, "overview")
     competition = context["competition"]
@@ -127,9 +153,11 @@ def competition_detail(request, slug):
             .defer(*selectors.COMMITMENT_BYTES)
             .order_by("-created_at")[:50]
         )
+    table, ranked = _board_table(competition, offset=0, limit=OVERVIEW_ROWS)
     context.update(
-        rows=selectors.leaderboard(competition, limit=OVERVIEW_ROWS),
-        ranked=selectors.leaderboard_size(competition),
+        board_table=table,
+        shown=min(ranked, OVERVIEW_ROWS),
+        ranked=ranked,
         chart=chart,
         my_submissions=mine,
         commitment_count=competition.commitments.count(),
@@ -160,14 +188,11 @@ def competition_leaderboard(request, slug):
     context = _competition_context(request, slug, "leaderboard")
     competition = context["competition"]
     total = selectors.leaderboard_size(competition)
-    # The page of ranks is read with LIMIT/OFFSET: the Paginator only does the arithmetic.
+    # Only the page of ranks is read and rendered: the Paginator does the arithmetic.
     page = Paginator(range(total), LEADERBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     offset = (page.number - 1) * LEADERBOARD_PAGE_SIZE
-    context.update(
-        page=page,
-        ranked=total,
-        rows=selectors.leaderboard(competition, offset=offset, limit=LEADERBOARD_PAGE_SIZE),
-    )
+    table, _ = _board_table(competition, offset=offset, limit=LEADERBOARD_PAGE_SIZE)
+    context.update(page=page, ranked=total, board_table=table)
     username = (request.GET.get("competitor") or "").strip()[:150]
     if username:
         # At most submission_limit rows (≤ 1000) per competitor.

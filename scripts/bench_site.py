@@ -144,6 +144,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per process")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--keep", action="store_true",
+                        help="seed and stop: keep the database for profiling (no server)")
     args = parser.parse_args()
 
     url = urllib.parse.urlsplit(args.database_url)
@@ -155,6 +157,8 @@ def main() -> int:
     admin_url = urllib.parse.urlunsplit(url._replace(path="/postgres"))
 
     import psycopg
+
+    from zkproofs.receipts import ReceiptSigningKey
 
     def admin(sql: str) -> None:
         with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -173,6 +177,7 @@ def main() -> int:
         "ZKARENA_VAR_DIR": str(var),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "CACHE_URL": "",
+        "RECEIPT_SIGNING_KEY": ReceiptSigningKey.generate().to_bytes().hex(),
         # Every client comes from 127.0.0.1: the per-address limits would throttle the
         # run itself, which measures rendering, not refusals.
         "THROTTLE_ANON": "1000000/minute",
@@ -187,6 +192,9 @@ def main() -> int:
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],  # noqa: S603
                        cwd=REPO, env=env, check=True)  # fmt: skip
         seed(args.competitors)
+        if args.keep:
+            print(f"kept {name}")
+            return 0
         import socket
 
         with socket.socket() as s:
@@ -219,7 +227,8 @@ def main() -> int:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not args.keep:
+            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     names = {paths[0]: "competition page", paths[1]: "leaderboard page",
              paths[2]: "leaderboard API"}  # fmt: skip

@@ -37,3 +37,7 @@ VERIFIER_TEST_DELAY_SECONDS = float(os.environ.get("ZKARENA_TEST_VERIFY_DELAY") 
 
 # Mails stay in django.core.mail.outbox.
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# Tests write rows around save() (bulk_create, update) between requests: every request
+# ranks afresh. tests/competitions/test_leaderboard.py turns the cache on to test it.
+LEADERBOARD_CACHE_SECONDS = 0

@@ -172,3 +172,30 @@ def test_chart_axis_labels_differ_and_the_threshold_is_labelled(standings):
     labels = [part.split(">", 1)[1] for part in svg.split("</text>") if 'class="axis"' in part]
     assert len(labels) == len(set(labels)) == 2
     assert 'class="threshold-label">threshold 3/4 (75.0%)</text>' in svg
+
+
+def test_the_leaderboard_cache_follows_verdicts_and_bans(
+    standings, settings, django_assert_max_num_queries
+):
+    """With the cache on (as deployed), a page reuses the ranked board; a verdict saved by
+    the worker, a hidden submission or a ban refreshes it at once."""
+    settings.LEADERBOARD_CACHE_SECONDS = 3600
+    before = [r.competitor for r in selectors.leaderboard(standings)]
+    assert before == ["bob", "alice", "@evil", "carol"]
+    with django_assert_max_num_queries(1):  # the version check only (locmem: none)
+        assert [r.competitor for r in selectors.leaderboard(standings, offset=1, limit=2)] == [
+            "alice", "@evil"
+        ]
+        assert selectors.leaderboard_size(standings) == 4
+        assert selectors.best_accuracy_series(standings)
+    # Written around save(): not seen while the cache holds (the documented bound).
+    Submission.objects.filter(competitor__username="carol").update(claimed_count=20)
+    assert selectors.leaderboard(standings)[0].competitor == "bob"
+    # A save (what the worker and moderation do) is seen at once.
+    carol = Submission.objects.filter(competitor__username="carol", status=V).first()
+    carol.save()
+    assert selectors.leaderboard(standings)[0].competitor == "carol"
+    bob = User.objects.get(username="bob")
+    bob.is_active = False
+    bob.save()
+    assert "bob" not in [r.competitor for r in selectors.leaderboard(standings)]
