@@ -304,3 +304,24 @@ def test_admin_hides_the_salt_and_test_set_until_the_reveal(client, clock, users
     clock.set(REVEAL)
     page = client.get(url).content.decode()
     assert competition.test_set_salt in page and "Test set file" in page
+
+
+def test_error_pages_use_the_site_layout_and_say_what_to_do(client, users, rf):
+    from competitions import views
+
+    page = client.get("/no/such/page/")
+    assert page.status_code == 404 and b"Page not found" in page.content
+    assert b"list of competitions" in page.content and b'<header>' in page.content
+    # A would-be organizer learns how to become one; a stranger is asked to log in first.
+    client.force_login(users.competitor)
+    page = client.get(reverse("competition-create"))
+    assert page.status_code == 403
+    assert b"organizer rights" in page.content and b"alice" in page.content
+    client.logout()
+    assert client.get(reverse("competition-create")).status_code == 302  # to the login page
+    # 500 renders without a request context (whatever broke must not break this page).
+    response = views.server_error(rf.get("/competitions/x/"))
+    assert response.status_code == 500 and b"Something broke on our side" in response.content
+    assert views.server_error(rf.get("/api/x/")).status_code == 500  # JSON under /api/
+    bad = views.bad_request(rf.get("/competitions/"), None)
+    assert bad.status_code == 400 and b"could not be understood" in bad.content
