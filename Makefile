@@ -14,15 +14,18 @@ SERVICES ?= postgresql redis rabbitmq
 # Two workers for two cores; pytest-django gives each worker its own test database.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: venv services browser lint test demo
+.PHONY: venv services browser lint test demo dist
 
 venv: $(STAMP)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# The whole stack for development and tests: the server extra (Django, Celery, …), the
+# bench's scikit-learn, the build tools and the test tools. A competitor needs none of
+# them: `pip install zkarena` (or the wheel from `make dist`) brings the CLI alone.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[server,bench,dist,test]'
 	touch $@
 
 services:
@@ -47,3 +50,10 @@ test: venv services browser
 # DEMO_EXIT=1 stops after the run.
 demo: venv
 	$(BIN)/python scripts/demo.py
+
+# The wheel and the sdist in dist/, built with the tools already in .venv (no isolated
+# build environment, so nothing is downloaded). `pip install dist/zkarena-*.whl` gives a
+# competitor the CLI and the proof library; `pip install 'zkarena[server]'` the site.
+dist: venv
+	rm -rf dist build
+	$(BIN)/python -m build --no-isolation --wheel --sdist --outdir dist .

@@ -7,7 +7,15 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 
-from .models import Competition, ModelCommitment, Participation, Submission, User
+from .models import (
+    Competition,
+    DataFile,
+    ModelCommitment,
+    Notification,
+    Participation,
+    Submission,
+    User,
+)
 from .services import accounts
 from .services import submissions as submission_service
 
@@ -17,7 +25,10 @@ class ZkarenaUserAdmin(UserAdmin):
     list_display = ("username", "email", "uuid", "is_organizer", "is_active", "is_staff")
     list_filter = ("is_active", "is_organizer", "is_staff")
     readonly_fields = ("uuid",)
-    fieldsets = (*UserAdmin.fieldsets, ("zkarena", {"fields": ("uuid", "is_organizer")}))
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        ("zkarena", {"fields": ("uuid", "is_organizer", "email_notifications")}),
+    )
     actions = ["ban", "unban", "grant_organizer"]
 
     @admin.action(description="Ban the selected accounts (deactivate, revoke API tokens)")
@@ -132,3 +143,32 @@ class SubmissionAdmin(ReadOnlyAdmin):
         for submission in queryset:
             submission_service.set_hidden(submission, by=request.user, hidden=False)
         self.message_user(request, f"{queryset.count()} submission(s) shown.")
+
+
+@admin.register(DataFile)
+class DataFileAdmin(admin.ModelAdmin):
+    """Training data: read-only, but staff may take a file down (the stored file goes
+    with its row)."""
+
+    list_display = ("name", "competition", "size", "uploaded_at")
+    search_fields = ("name", "competition__slug")
+    readonly_fields = ("competition", "name", "description", "file", "size", "sha256",
+                       "uploaded_at")  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False
+
+    def delete_model(self, request, obj):
+        name = obj.file.name
+        super().delete_model(request, obj)
+        obj.file.storage.delete(name)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ("key", "user", "subject", "created_at")
+    search_fields = ("key", "user__username")

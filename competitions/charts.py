@@ -6,7 +6,7 @@ without network access to anything but the site itself.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from fractions import Fraction
 
 from django.utils.html import escape
@@ -20,8 +20,18 @@ def _percent(value: Fraction) -> str:
     return f"{float(value * 100):.1f}%"  # display only; ranking never uses floats
 
 
-def _when(t: datetime) -> str:
-    return t.strftime("%Y-%m-%d %H:%M UTC")
+def _when(t: datetime, seconds: bool = False) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+
+
+def axis_labels(start: datetime, end: datetime) -> list[str]:
+    """The x axis's end labels, never two identical ones: to the minute, to the second when
+    both ends fall in one minute, one label when they fall in one second."""
+    for seconds in (False, True):
+        first, last = _when(start, seconds), _when(end, seconds)
+        if first != last:
+            return [first, last]
+    return [_when(start, True)]
 
 
 def accuracy_chart(
@@ -75,10 +85,12 @@ def accuracy_chart(
             f"{_percent(level)}</text>"
         )
     if threshold > y_min:
+        label = f"threshold {threshold} ({_percent(threshold)})"
         parts.append(
             f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y(threshold):.1f}" '
-            f'y2="{y(threshold):.1f}" class="threshold"><title>threshold '
-            f"{escape(str(threshold))}</title></line>"
+            f'y2="{y(threshold):.1f}" class="threshold"><title>{escape(label)}</title></line>'
+            f'<text x="{LEFT + plot_w - 4}" y="{y(threshold) - 4:.1f}" text-anchor="end" '
+            f'class="threshold-label">{escape(label)}</text>'
         )
     path = [f"M{x(series[0][0]):.1f},{y(accuracies[0]):.1f}"]
     for (t, _), a in zip(series[1:], accuracies[1:], strict=True):
@@ -90,9 +102,12 @@ def accuracy_chart(
             f'<circle cx="{x(t):.1f}" cy="{y(a):.1f}" r="3.5" class="point"><title>'
             f"{count}/{num_samples} ({_percent(a)}) proven {escape(_when(t))}</title></circle>"
         )
-    parts.append(
-        f'<text x="{LEFT}" y="{HEIGHT - 10}">{escape(_when(start))}</text>'
-        f'<text x="{LEFT + plot_w}" y="{HEIGHT - 10}" text-anchor="end">'
-        f"{escape(_when(end))}</text></svg>"
-    )
+    labels = axis_labels(start, end)
+    parts.append(f'<text x="{LEFT}" y="{HEIGHT - 10}" class="axis">{escape(labels[0])}</text>')
+    if len(labels) == 2:
+        parts.append(
+            f'<text x="{LEFT + plot_w}" y="{HEIGHT - 10}" text-anchor="end" class="axis">'
+            f"{escape(labels[1])}</text>"
+        )
+    parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 (every text piece is escaped above)

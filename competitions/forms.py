@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from .models import User
 from .services.competitions import CompetitionInput
 
 
@@ -30,26 +31,54 @@ def _shape(text: str) -> tuple[int, ...]:
     return dims
 
 
+UTC_FORMATS = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+UTC_HELP = "UTC, 24-hour clock: YYYY-MM-DD HH:MM, e.g. 2030-01-31 12:00"
+
+
 class CompetitionForm(forms.Form):
     slug = forms.SlugField(max_length=64, help_text="Used in URLs; cannot change later.")
     title = forms.CharField(max_length=200)
-    description = forms.CharField(widget=forms.Textarea, required=False, label="Rules")
+    description = forms.CharField(
+        widget=forms.Textarea, required=False, label="Overview",
+        help_text="Markdown: the task, the prizes, anything a competitor reads first.",
+    )
+    rules = forms.CharField(widget=forms.Textarea, required=False, help_text="Markdown.")
+    data_description = forms.CharField(
+        widget=forms.Textarea, required=False, label="Data description",
+        help_text="Markdown: what the training data and the test set hold, their columns "
+        "and how the inputs were made integers.",
+    )
+    data_licence = forms.CharField(
+        max_length=200, required=False, label="Data licence", help_text="e.g. CC BY 4.0"
+    )
     input_shape = forms.CharField(help_text="Per-sample shape, e.g. 64 or 1,28,28")
-    input_min = forms.IntegerField(initial=0)
-    input_max = forms.IntegerField(initial=255)
-    input_scale = forms.IntegerField(min_value=1, initial=1)
+    input_min = forms.IntegerField(initial=0, help_text="The lowest integer an input may hold.")
+    input_max = forms.IntegerField(
+        initial=255, help_text="The highest integer an input may hold."
+    )
+    input_scale = forms.IntegerField(
+        min_value=1, initial=1,
+        help_text="Integer steps per unit of the real input: a real value v is published as "
+        "round(v × scale). Pixels in [0, 1] with scale 255 become integers 0…255; data that "
+        "are integers already use scale 1. Competitors' models see x / scale.",
+    )
     num_classes = forms.IntegerField(min_value=2)
     threshold = forms.CharField(max_length=64, help_text="Exact: '9/10' or '0.9'")
     max_parameters = forms.IntegerField(min_value=1, initial=100_000)
     max_layers = forms.IntegerField(min_value=1, required=False)
     commitment_cap = forms.IntegerField(min_value=1, initial=3)
     submission_limit = forms.IntegerField(min_value=1, initial=5)
+    # Plain text, not the browser's date picker: that shows the visitor's local time (and
+    # AM/PM), while the site's times are UTC.
     reveal_at = forms.DateTimeField(
-        help_text="UTC, e.g. 2030-01-31 12:00",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label="Reveal (UTC)", input_formats=UTC_FORMATS,
+        help_text="Commitments close and the test set is published. " + UTC_HELP,
+        widget=forms.TextInput(attrs={"placeholder": "2030-01-31 12:00", "inputmode": "numeric"}),
     )
     proof_deadline = forms.DateTimeField(
-        help_text="UTC", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label="Proof deadline (UTC)", input_formats=UTC_FORMATS,
+        help_text="Proofs close; the leaderboard is final. " + UTC_HELP,
+        widget=forms.TextInput(attrs={"placeholder": "2030-02-07 12:00", "inputmode": "numeric"}),
     )
 
     def clean_input_shape(self):
@@ -65,3 +94,19 @@ class TestSetForm(forms.Form):
         required=False, max_length=64, label="SHA-256 (optional)",
         help_text="The upload is refused if the file's SHA-256 differs.",
     )  # fmt: skip
+
+
+class DataFileForm(forms.Form):
+    file = forms.FileField(help_text="Training data, a baseline, a sample: any format.")
+    name = forms.CharField(
+        max_length=128, required=False,
+        help_text="The name people download (default: the file's own); letters, digits, . - _",
+    )
+    description = forms.CharField(max_length=500, required=False)
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["email", "email_notifications"]
+        labels = {"email_notifications": "E-mail notifications"}

@@ -75,6 +75,13 @@ class User(AbstractUser):
         default=False,
         help_text="May create competitions and upload their test sets.",
     )
+    # E-mail on timeline events (reveal, proof deadline) and verdicts; the profile page
+    # turns it off.
+    email_notifications = models.BooleanField(
+        default=True,
+        help_text="E-mail me when a competition I committed to reveals its test set or "
+        "nears its proof deadline, and when one of my submissions is verified or rejected.",
+    )
 
     def can_organize(self) -> bool:
         return self.is_active and (self.is_organizer or self.is_staff)
@@ -117,7 +124,15 @@ class Competition(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     slug = models.SlugField(max_length=64, unique=True)
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True, help_text="Rules, data description, prizes.")
+    # Markdown, rendered sanitized (competitions/markdown.py).
+    description = models.TextField(blank=True, help_text="Overview, in Markdown.")
+    rules = models.TextField(blank=True, help_text="Rules and prizes, in Markdown.")
+    data_description = models.TextField(
+        blank=True, help_text="What the training data and the test set hold, in Markdown."
+    )
+    data_licence = models.CharField(
+        max_length=200, blank=True, help_text="The licence of the training data, e.g. CC BY 4.0."
+    )
     organizer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="organized_competitions"
     )
@@ -326,6 +341,36 @@ class ModelCommitment(models.Model):
         return f"commitment {self.commitment_digest[:12]}… by {self.competitor_id}"
 
 
+class DataFile(models.Model):
+    """A training-data file (or a baseline, a sample submission) the organizer publishes.
+
+    Public as soon as its competition is (a draft's files only to its organizer and staff);
+    downloads go through a view, like every stored file.
+    """
+
+    competition = models.ForeignKey(
+        Competition, on_delete=models.CASCADE, related_name="data_files"
+    )
+    name = models.CharField(max_length=255, help_text="The file name people download.")
+    description = models.CharField(max_length=500, blank=True)
+    file = models.FileField(upload_to="data/", max_length=255)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=DIGEST_HEX_LENGTH)
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["competition", "name"], name="data_file_unique_name"),
+            models.CheckConstraint(
+                condition=Q(sha256__length=DIGEST_HEX_LENGTH), name="data_file_digest"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class SubmissionStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     VERIFYING = "verifying", "Verifying"
@@ -401,3 +446,22 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"submission {self.pk} ({self.status}, c={self.claimed_count})"
+
+
+class Notification(models.Model):
+    """An e-mail sent (or decided against) once per event and account: ``key`` names the
+    event ("reveal:<competition>:<user>", "deadline:…", "verdict:<submission>"), and its
+    unique index makes sending idempotent whichever process notices the event first."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    key = models.CharField(max_length=200, unique=True)
+    subject = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.key

@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -87,7 +88,12 @@ class Demo:
         self.services: list[Service] = []
         self.env = {
             **os.environ,
-            "DEBUG": "1",
+            # Production settings on the embedded default: the site's own error pages (no
+            # debug pages), its own keys, mails printed to the web server's log.
+            "DEBUG": "0",
+            "SECRET_KEY": "demo-" + secrets.token_hex(32),
+            "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+            "SITE_URL": f"http://127.0.0.1:{port}",
             "ZKARENA_VAR_DIR": str(var),
             "DJANGO_SETTINGS_MODULE": "zkarena_site.settings",
             # The embedded default, whatever the caller's shell (or `make`) exports.
@@ -161,6 +167,8 @@ class Demo:
 
     def setup_site(self) -> None:
         step(f"setting up the site in {self.var} (SQLite, filesystem broker)")
+        # With DEBUG off the site signs receipts only with a configured key.
+        self.env["RECEIPT_SIGNING_KEY"] = self.manage("generate_receipt_key").strip()
         self.manage("migrate", "--noinput")
         self.manage("createsuperuser", "--noinput", "--username", ADMIN[0],
                     "--email", "admin@example.org",
@@ -183,8 +191,10 @@ class Demo:
             f"staff {ADMIN[0]}")
 
         step(f"starting the web server on {self.url} and a Celery verification worker")
+        # --insecure: runserver serves the static files (the API docs' Swagger UI) with DEBUG
+        # off; a deployment serves them from STATIC_ROOT (collectstatic) instead.
         web = self.start("web", [sys.executable, "manage.py", "runserver", "--noreload",
-                                 f"127.0.0.1:{self.port}"])  # fmt: skip
+                                 "--insecure", f"127.0.0.1:{self.port}"])  # fmt: skip
         probe = api.Client(self.url, timeout=5)
 
         def web_ready() -> bool:
@@ -298,6 +308,10 @@ class Demo:
         return board
 
 
+def _interrupted(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -324,6 +338,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="exit after the end-to-end run (also DEMO_EXIT=1)")
     args = parser.parse_args(argv)
     no_serve = args.no_serve or os.environ.get("DEMO_EXIT", "") not in ("", "0")
+    # SIGTERM (a supervisor, `kill`, a closed terminal's SIGHUP) ends the demo like Ctrl-C:
+    # through the finally below, which stops the web server and the worker.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupted)
     var = args.var_dir.resolve()
     demo = Demo(var, args.port or free_port(), args.reveal_after)
     started = time.monotonic()
@@ -339,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
         verified = len(board["rows"])
         step(f"done in {time.monotonic() - started:.0f} s: {verified} verified entries")
         say(f"  leaderboard: {demo.url}/competitions/{SLUG}/")
-        say(f"  API:         {demo.url}/api/competitions/{SLUG}/leaderboard/")
+        say(f"  API:         {demo.url}/api/competitions/{SLUG}/leaderboard/ "
+            f"(docs: {demo.url}/api/docs/)")
         say(f"  admin:       {demo.url}/admin/ (user {ADMIN[0]}, password {ADMIN[1]})")
         if verified != len(COMPETITORS):
             raise DemoError(f"expected {len(COMPETITORS)} verified entries, found {verified}")

@@ -55,6 +55,11 @@ class ServerError(ClientError):
     """The site answered 5xx, or with something that is not the API's JSON."""
 
 
+class IntegrityError(ServerError):
+    """A download does not match the SHA-256 the site states for it (X-Content-SHA256):
+    corrupted on the way, or the stored file was changed after it was recorded."""
+
+
 class AuthError(ClientError):
     """401 (no or expired token, wrong credentials) or 403 (this account may not)."""
 
@@ -239,7 +244,10 @@ class Client:
         if raw:
             expected = headers_in.get("X-Content-SHA256")
             if expected and hashlib.sha256(payload).hexdigest() != expected.lower():
-                raise ServerError(f"the download from {url} is incomplete or corrupted")
+                raise IntegrityError(
+                    f"the download from {url} does not match the SHA-256 the site states "
+                    "for it: incomplete, corrupted, or the stored file was changed"
+                )
             return payload
         if not payload:
             return None
@@ -305,7 +313,35 @@ class Client:
         return self.request("GET", f"/api/competitions/{_slug(slug)}/test-set/data/", raw=True)
 
     def leaderboard(self, slug: str) -> dict:
-        return self.request("GET", f"/api/competitions/{_slug(slug)}/leaderboard/")
+        """The whole leaderboard: every page of rows, in rank order (the first page's
+        other fields)."""
+        path = f"/api/competitions/{_slug(slug)}/leaderboard/"
+        board = self.request("GET", path, query={"limit": 1000})
+        if not isinstance(board, dict) or not isinstance(board.get("rows"), list):
+            raise ServerError(f"{path}: unexpected answer from the site")
+        page = board
+        while page.get("next"):
+            page = self.request("GET", page["next"])
+            if not isinstance(page, dict) or not isinstance(page.get("rows"), list):
+                raise ServerError(f"{path}: unexpected answer from the site")
+            board["rows"] += page["rows"]
+        board["next"] = None
+        return board
+
+    def data_files(self, slug: str) -> list[dict]:
+        return self._list(f"/api/competitions/{_slug(slug)}/data/")
+
+    def upload_data_file(self, slug: str, filename: str, data: bytes, *,
+                         name: str | None = None, description: str = "") -> dict:
+        fields = {"sha256": hashlib.sha256(data).hexdigest(), "description": description}
+        if name:
+            fields["name"] = name
+        return self.request(
+            "POST",
+            f"/api/competitions/{_slug(slug)}/data/",
+            files={"file": UploadFile(filename, data)},
+            fields=fields,
+        )
 
     # ------------------------------------------------------------ commitments, submissions
 
@@ -336,8 +372,13 @@ class Client:
             fields=fields,
         )
 
-    def submissions(self, slug: str, *, mine: bool = False) -> list[dict]:
-        query = {"mine": 1} if mine else None
+    def submissions(self, slug: str, *, mine: bool = False,
+                    status: str | None = None) -> list[dict]:
+        query: dict[str, Any] = {"limit": 1000}
+        if mine:
+            query["mine"] = 1
+        if status:
+            query["status"] = status
         return self._list(f"/api/competitions/{_slug(slug)}/submissions/", query)
 
     def submission(self, submission_id: int) -> dict:

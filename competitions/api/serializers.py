@@ -7,13 +7,14 @@ import json
 
 from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from zkproofs.ml import architecture as arch_limits
 from zkproofs.ml import datasets
 from zkproofs.ml.architecture import Architecture
 
-from ..models import Competition, ModelCommitment, Submission, SubmissionStatus
+from ..models import Competition, DataFile, ModelCommitment, Submission, SubmissionStatus
 from ..services import competitions as cs
 from ..services.commitments import receipt_for
 
@@ -39,7 +40,20 @@ class CompetitionCreateSerializer(serializers.Serializer):
     slug = serializers.CharField(min_length=1, max_length=64)
     title = serializers.CharField(min_length=1, max_length=cs.MAX_TITLE)
     description = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=20_000
+        required=False, allow_blank=True, default="", max_length=cs.MAX_TEXT,
+        help_text="Overview, in Markdown (rendered sanitized).",
+    )
+    rules = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=cs.MAX_TEXT,
+        help_text="Rules and prizes, in Markdown.",
+    )
+    data_description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=cs.MAX_TEXT,
+        help_text="What the training data and the test set hold, in Markdown.",
+    )
+    data_licence = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=cs.MAX_LICENCE,
+        help_text="The training data's licence, e.g. 'CC BY 4.0'.",
     )
     input_shape = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=arch_limits.MAX_DIM),
@@ -109,6 +123,20 @@ def test_set_info(competition: Competition, request) -> dict | None:
     }
 
 
+class DataFileSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DataFile
+        fields = ["id", "name", "description", "size", "sha256", "uploaded_at", "download_url"]
+
+    def get_download_url(self, obj) -> str:
+        return _absolute(
+            self.context.get("request"),
+            reverse("api-data-file", args=[obj.competition.slug, obj.pk]),
+        )
+
+
 class CompetitionSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     organizer = serializers.CharField(source="organizer.username", read_only=True)
@@ -119,6 +147,8 @@ class CompetitionSerializer(serializers.ModelSerializer):
     phase = serializers.SerializerMethodField()
     test_set = serializers.SerializerMethodField()
     spec = serializers.SerializerMethodField()
+    data_files = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Competition
@@ -127,6 +157,9 @@ class CompetitionSerializer(serializers.ModelSerializer):
             "slug",
             "title",
             "description",
+            "rules",
+            "data_description",
+            "data_licence",
             "organizer",
             "phase",
             "input_shape",
@@ -145,6 +178,8 @@ class CompetitionSerializer(serializers.ModelSerializer):
             "created_at",
             "test_set",
             "spec",
+            "data_files",
+            "page_url",
         ]
 
     def get_threshold(self, obj) -> str:
@@ -159,6 +194,28 @@ class CompetitionSerializer(serializers.ModelSerializer):
     def get_spec(self, obj) -> dict | None:
         """The CompetitionSpec proofs are bound to (zkproofs.competition), with its digest."""
         return json.loads(obj.spec().to_json()) if obj.has_test_set else None
+
+    @extend_schema_field(DataFileSerializer(many=True))
+    def get_data_files(self, obj):
+        # Prefetched by the views that list competitions (one query for all of them).
+        return DataFileSerializer(obj.data_files.all(), many=True, context=self.context).data
+
+    def get_page_url(self, obj) -> str:
+        page = reverse("competition-detail", args=[obj.slug])
+        return _absolute(self.context.get("request"), page)
+
+
+class DataFileUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="Any format; at most MAX_DATA_FILE_BYTES.")
+    name = serializers.CharField(
+        required=False, max_length=128,
+        help_text="The name people download (default: the uploaded file's); letters, "
+        "digits, '.', '-', '_'.",
+    )
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=500
+    )
+    sha256 = serializers.CharField(**SHA256_FIELD)
 
 
 class TestSetUploadSerializer(serializers.Serializer):
@@ -374,8 +431,9 @@ class LeaderboardRowSerializer(serializers.Serializer):
 LEADERBOARD_COLUMNS = list(LeaderboardRowSerializer().fields)
 
 
-def leaderboard_payload(competition: Competition, rows) -> dict:
+def leaderboard_payload(competition: Competition, rows, *, page: dict | None = None) -> dict:
     return {
+        **(page or {}),
         "competition": competition.slug,
         "num_samples": competition.test_set_num_samples,
         "required_correct": competition.required_correct,

@@ -68,3 +68,9 @@ class UploadThrottle(_RatesFromSettings, UserRateThrottle):
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return True
         return super().allow_request(request, view)
+
+
+class PageThrottle(_PerAddress):
+    """Server-rendered pages, per client address (competitions.middleware)."""
+
+    scope = "pages"

@@ -25,6 +25,16 @@ urlpatterns = [
         name="api-test-set-data",
     ),
     path(
+        "competitions/<slug:slug>/data/",
+        views.DataFileListView.as_view(),
+        name="api-data-files",
+    ),
+    path(
+        "competitions/<slug:slug>/data/<int:pk>/",
+        views.DataFileDownloadView.as_view(),
+        name="api-data-file",
+    ),
+    path(
         "competitions/<slug:slug>/commitments/",
         views.CommitmentListView.as_view(),
         name="api-commitments",

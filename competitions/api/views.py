@@ -24,13 +24,15 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from .. import login_guard, selectors
-from ..models import Competition, ModelCommitment, Submission
+from ..models import Competition, DataFile, ModelCommitment, Submission
 from ..services import commitments as commitment_service
 from ..services import competitions as competition_service
+from ..services import data_files as data_file_service
 from ..services import receipts as receipt_service
 from ..services import submissions as submission_service
 from ..services.errors import ErrorCode, NotFound, NotPermitted
 from . import serializers as s
+from .pagination import BoundedLimitOffsetPagination
 from .renderers import CSVRenderer
 from .throttles import UploadThrottle
 
@@ -144,7 +146,9 @@ class CompetitionListView(generics.ListCreateAPIView):
     throttle_classes = WRITE_THROTTLES
 
     def get_queryset(self):
-        return selectors.competitions_visible_to(self.request.user)
+        return selectors.competitions_visible_to(self.request.user).prefetch_related(
+            "data_files"
+        )
 
     def get_serializer_class(self):
         return (
@@ -382,18 +386,87 @@ class SubmissionProofView(APIView):
         return response
 
 
+class DataFileListView(generics.ListAPIView):
+    """GET: the competition's training-data files (public once the competition is). POST
+    (its organizer): publish one, at most MAX_DATA_FILE_BYTES, MAX_DATA_FILES per
+    competition, under a name not used yet."""
+
+    serializer_class = s.DataFileSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = WRITE_THROTTLES
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.competition = _competition(request, kwargs["slug"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return DataFile.objects.none()
+        return self.competition.data_files.select_related("competition")
+
+    @extend_schema(
+        request={"multipart/form-data": s.DataFileUploadSerializer},
+        responses={
+            201: s.DataFileSerializer,
+            **dict.fromkeys((400, 401, 403, 404, 409, 413), ERROR),
+        },
+    )
+    def post(self, request, slug):
+        data = s.DataFileUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = data_file_service.upload_data_file(
+            self.competition,
+            by=request.user,
+            upload=data.validated_data["file"],
+            name=data.validated_data.get("name"),
+            description=data.validated_data.get("description", ""),
+            expected_sha256=data.validated_data.get("sha256"),
+        )
+        out = s.DataFileSerializer(record, context={"request": request})
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+
+class DataFileDownloadView(APIView):
+    """One training-data file, as uploaded (its SHA-256 in `X-Content-SHA256`)."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ERROR})
+    def get(self, request, slug, pk):
+        competition = _competition(request, slug)
+        record = get_object_or_404(competition.data_files, pk=pk)
+        response = FileResponse(
+            _stored_file(record.file, "data file"),
+            as_attachment=True,
+            filename=record.name,
+            content_type="application/octet-stream",
+        )
+        response["X-Content-SHA256"] = record.sha256
+        return response
+
+
 class LeaderboardView(APIView):
     """Best verified claim per competitor, ranked by count, then the earlier commitment.
-    JSON, or CSV with `?format=csv`."""
+    JSON, a page at a time (`?limit=` 1 to 1000, default 100, `?offset=`; follow `next`),
+    or the whole board as CSV with `?format=csv`."""
 
     renderer_classes = [JSONRenderer, CSVRenderer]
 
     @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=["json", "csv"])],
+        parameters=[
+            OpenApiParameter("format", str, enum=["json", "csv"]),
+            OpenApiParameter(
+                "limit", int, description="Rows per page (JSON), 1 to 1000; default 100."
+            ),
+            OpenApiParameter("offset", int, description="First row (JSON), from 0."),
+        ],
         responses={
             200: inline_serializer(
                 "Leaderboard",
                 {
+                    "count": serializers.IntegerField(help_text="Ranked competitors in all."),
+                    "offset": serializers.IntegerField(),
+                    "limit": serializers.IntegerField(allow_null=True),
+                    "next": serializers.CharField(allow_null=True),
+                    "previous": serializers.CharField(allow_null=True),
                     "competition": serializers.CharField(),
                     "num_samples": serializers.IntegerField(allow_null=True),
                     "required_correct": serializers.IntegerField(allow_null=True),
@@ -408,7 +481,28 @@ class LeaderboardView(APIView):
     )
     def get(self, request, slug):
         competition = _competition(request, slug)
-        payload = s.leaderboard_payload(competition, selectors.leaderboard(competition))
+        pager = BoundedLimitOffsetPagination()
+        limit, offset = pager.get_limit(request), pager.get_offset(request)
+        if request.accepted_renderer.format == "csv":
+            rows = selectors.leaderboard(competition)  # the whole board, for spreadsheets
+            page = {"count": len(rows), "offset": 0, "limit": None, "next": None,
+                    "previous": None}  # fmt: skip
+        else:
+            rows = selectors.leaderboard(competition, offset=offset, limit=limit)
+            count = selectors.leaderboard_size(competition)
+            base = request.build_absolute_uri(request.path)
+            page = {
+                "count": count,
+                "offset": offset,
+                "limit": limit,
+                "next": f"{base}?limit={limit}&offset={offset + limit}"
+                if offset + limit < count
+                else None,
+                "previous": f"{base}?limit={limit}&offset={max(0, offset - limit)}"
+                if offset > 0
+                else None,
+            }
+        payload = s.leaderboard_payload(competition, rows, page=page)
         response = Response(payload)
         if request.accepted_renderer.format == "csv":
             response["Content-Disposition"] = (

@@ -52,6 +52,13 @@ def token_for(user: User) -> Token:
     return token
 
 
+def rotate_token(user: User) -> Token:
+    """A new API token; the old one stops working in the same transaction."""
+    with transaction.atomic():
+        Token.objects.filter(user=user).delete()
+        return Token.objects.create(user=user)
+
+
 def _require_staff(by: User) -> None:
     if not (by.is_active and by.is_staff):
         raise NotPermitted("only staff may moderate accounts")

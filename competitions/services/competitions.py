@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import logging
 import re
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 MAX_COMMITMENT_CAP = 100
 MAX_SUBMISSION_LIMIT = 1000
 MAX_TITLE = 200
+MAX_TEXT = 20_000  # overview, rules, data description (Markdown)
+MAX_LICENCE = 200
 # The spec encodes the scale as a u64 and the database as a signed 64-bit integer; no
 # quantization needs anywhere near 2^32 steps per unit.
 MAX_INPUT_SCALE = 1 << 32
@@ -61,6 +64,9 @@ class CompetitionInput:
     max_layers: int | None = None
     commitment_cap: int = 3
     submission_limit: int = 5
+    rules: str = ""
+    data_description: str = ""
+    data_licence: str = ""
 
 
 def _require(condition: bool, message: str, field: str) -> None:
@@ -99,6 +105,17 @@ def _validate(data: CompetitionInput, now: datetime) -> Fraction:
         ) from None
     _require(0 < len(data.slug) <= 64, "the slug has 1 to 64 characters", "slug")
     _require(0 < len(data.title.strip()) <= MAX_TITLE, "the title has 1 to 200 characters", "title")
+    for name in ("description", "rules", "data_description"):
+        _require(
+            len(getattr(data, name)) <= MAX_TEXT,
+            f"the {name.replace('_', ' ')} has at most {MAX_TEXT} characters",
+            name,
+        )
+    _require(
+        len(data.data_licence) <= MAX_LICENCE,
+        f"the licence has at most {MAX_LICENCE} characters",
+        "data_licence",
+    )
 
     shape = tuple(data.input_shape)
     _require(
@@ -178,6 +195,9 @@ def create_competition(
                 slug=data.slug,
                 title=data.title.strip(),
                 description=data.description,
+                rules=data.rules,
+                data_description=data.data_description,
+                data_licence=data.data_licence.strip(),
                 organizer=organizer,
                 input_shape=list(data.input_shape),
                 input_min=data.input_min,
@@ -200,6 +220,18 @@ def create_competition(
                 f"the slug {data.slug!r} is taken", code=ErrorCode.SLUG_TAKEN, field="slug"
             ) from None
         raise
+
+
+def csv_has_header(path: str) -> bool:
+    """A first row whose label cell is not an integer is a header ("label,x0,x1,…")."""
+    with open(path, "rb") as f:
+        first = f.readline(65536)
+    try:
+        cells = next(csv.reader([first.decode("utf-8-sig")]), [])
+    except (UnicodeDecodeError, csv.Error):
+        return False  # the loader reports what is wrong with the file
+    label = cells[0].strip() if cells else ""
+    return bool(label) and not re.fullmatch(r"[+-]?\d+", label)
 
 
 def _load_test_set(competition: Competition, upload: Upload, expected_sha256: str | None):
@@ -226,7 +258,7 @@ def _load_test_set(competition: Competition, upload: Upload, expected_sha256: st
         try:
             if suffix == ".npz":
                 return datasets.load_npz(tmp.name, **declared)
-            return datasets.load_csv(tmp.name, **declared)
+            return datasets.load_csv(tmp.name, header=csv_has_header(tmp.name), **declared)
         except datasets.DatasetTooLarge as exc:
             raise TooLarge(
                 f"the test set is too large: {exc}", code=ErrorCode.FILE_TOO_LARGE, field="file"

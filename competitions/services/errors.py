@@ -50,6 +50,10 @@ class ErrorCode(StrEnum):
     TEST_SET_LOCKED = "test_set_locked"
     TEST_SET_CHANGED = "test_set_changed"
     NOT_REVEALED = "not_revealed"
+    # Training data files.
+    INVALID_DATA_FILE = "invalid_data_file"
+    DATA_FILE_EXISTS = "data_file_exists"
+    TOO_MANY_DATA_FILES = "too_many_data_files"
     # The timeline.
     NOT_OPEN = "not_open"
     COMMITMENTS_CLOSED = "commitments_closed"

@@ -9,8 +9,10 @@ CONN_MAX_AGE, CELERY_BROKER_URL, CELERY_RESULT_BACKEND, ZKARENA_VAR_DIR, MEDIA_R
 STATIC_ROOT, SECURE_COOKIES, SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS,
 SECURE_HSTS_INCLUDE_SUBDOMAINS, SECURE_HSTS_PRELOAD, SECURE_PROXY_SSL_HEADER,
 CONTENT_SECURITY_POLICY, TRUSTED_PROXY_COUNT, LOG_LEVEL, CACHE_URL, RECEIPT_SIGNING_KEY,
-MAX_REQUEST_BYTES, MAX_TEST_SET_BYTES, MAX_PROOF_BYTES, THROTTLE_ANON, THROTTLE_USER,
-THROTTLE_AUTH, THROTTLE_LOGIN_FAILURES, THROTTLE_SIGNUP, THROTTLE_UPLOAD,
+MAX_REQUEST_BYTES, MAX_TEST_SET_BYTES, MAX_PROOF_BYTES, MAX_DATA_FILE_BYTES,
+MAX_DATA_FILES, LEADERBOARD_CACHE_SECONDS, EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
+EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL, SITE_URL, THROTTLE_ANON, THROTTLE_USER,
+THROTTLE_AUTH, THROTTLE_LOGIN_FAILURES, THROTTLE_SIGNUP, THROTTLE_UPLOAD, THROTTLE_PAGES,
 CELERY_VISIBILITY_TIMEOUT and the VERIFIER_* settings of the verification workers (see
 "verification workers" below and verifier/__init__.py).
 """
@@ -92,6 +94,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Swagger UI's files, served by the site itself (/api/docs/): no CDN.
+    "drf_spectacular_sidecar",
     "competitions",
     "verifier",
 ]
@@ -101,6 +105,8 @@ MIDDLEWARE = [
     # Refuses oversized bodies from Content-Length alone, before anything is parsed.
     "competitions.middleware.RequestSizeLimitMiddleware",
     "competitions.middleware.ContentSecurityPolicyMiddleware",
+    # Pages per client address (THROTTLE_PAGES); the API has its own throttles.
+    "competitions.middleware.PageThrottleMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -194,6 +200,13 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 80 * 1024 * 1024)
 MAX_TEST_SET_BYTES = env_int("MAX_TEST_SET_BYTES", 64 * 1024 * 1024)
 MAX_PROOF_BYTES = env_int("MAX_PROOF_BYTES", 16 * 1024 * 1024)
+# Training-data files an organizer publishes: each at most this large, this many per
+# competition.
+MAX_DATA_FILE_BYTES = env_int("MAX_DATA_FILE_BYTES", 64 * 1024 * 1024)
+MAX_DATA_FILES = env_int("MAX_DATA_FILES", 20)
+# Seconds each web process reuses a competition's ranked leaderboard while nothing it knows
+# of changed it (selectors.py); 0 computes it on every request.
+LEADERBOARD_CACHE_SECONDS = env_int("LEADERBOARD_CACHE_SECONDS", 10)
 
 # The secret half of the key that signs commitment receipts: 32-byte scalar, hex
 # (`manage.py generate_receipt_key` makes one). Required unless DEBUG, when a development
@@ -201,6 +214,31 @@ MAX_PROOF_BYTES = env_int("MAX_PROOF_BYTES", 16 * 1024 * 1024)
 # /api/receipt-key/.
 RECEIPT_SIGNING_KEY = env_str("RECEIPT_SIGNING_KEY")
 RECEIPT_SIGNING_KEY_FILE = VAR_DIR / "receipt-signing-key.hex"
+
+# ------------------------------------------------------------------ e-mail
+# Password resets and notifications (competitions/services/notifications.py). In
+# development (DEBUG) mails are printed on the console unless a backend is set; a
+# deployment sets EMAIL_HOST (SMTP) or another EMAIL_BACKEND.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if env_str("EMAIL_HOST") or not DEBUG
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "zkarena <noreply@localhost>")
+# The site's public address, for links in e-mails sent outside a request (the worker, the
+# periodic notifier).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The exact line competitors run to install the command line, shown on every competition's
+# "how to take part" tab (a deployment that serves its own wheel says so here).
+ZKARENA_INSTALL_LINE = env_str("ZKARENA_INSTALL_LINE", "pip install zkarena")
+# How long before the proof deadline competitors who have not submitted are reminded.
+NOTIFY_DEADLINE_HOURS = env_int("NOTIFY_DEADLINE_HOURS", 24)
 
 # ------------------------------------------------------------------ transport security
 # Behind HTTPS, cookies must never travel in clear; off by default so that the embedded
@@ -285,6 +323,7 @@ THROTTLE_RATES = {
     "login_failures": env_str("THROTTLE_LOGIN_FAILURES", "10/hour"),
     "signup": env_str("THROTTLE_SIGNUP", "10/hour"),
     "upload": env_str("THROTTLE_UPLOAD", "60/hour"),
+    "pages": env_str("THROTTLE_PAGES", "600/minute"),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -294,6 +333,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Every operation also documents the refusals the shared layers give (401, 403, 404,
     # 400, 413, 415, 429), with the one Error body.
+    # Swagger UI from drf-spectacular-sidecar's files (served locally, no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "competitions.api.schema.add_standard_responses",
@@ -357,6 +400,12 @@ VERIFIER_MAX_ATTEMPTS = env_int("VERIFIER_MAX_ATTEMPTS", 3)
 VERIFIER_SWEEP_INTERVAL = env_int("VERIFIER_SWEEP_INTERVAL", 300)
 CELERY_TASK_ROUTES = {"verifier.tasks.*": {"queue": VERIFIER_QUEUE}}
 CELERY_BEAT_SCHEDULE = {
+    # Reveal and proof-deadline e-mails (competitions/tasks.py); each is sent once.
+    "timeline-notifications": {
+        "task": "competitions.tasks.send_timeline_notifications",
+        "schedule": float(env_int("NOTIFY_INTERVAL", 300)),
+        "options": {"queue": VERIFIER_QUEUE, "expires": float(env_int("NOTIFY_INTERVAL", 300))},
+    },
     "verifier-sweep": {
         "task": "verifier.tasks.sweep_stuck_submissions",
         "schedule": float(VERIFIER_SWEEP_INTERVAL),

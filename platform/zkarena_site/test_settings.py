@@ -22,7 +22,7 @@ if not RECEIPT_SIGNING_KEY:  # noqa: F405
 
 # Tests send many requests from one address; the throttle tests lower these themselves.
 THROTTLE_RATES = dict.fromkeys(
-    ("anon", "user", "auth", "login_failures", "signup", "upload"), "100000/minute"
+    ("anon", "user", "auth", "login_failures", "signup", "upload", "pages"), "100000/minute"
 )
 
 # The platform tests announce submissions without any worker running: enqueueing would only
@@ -34,3 +34,10 @@ VERIFIER_ENQUEUE = False
 # long right after taking a submission into `verifying`, so a test can kill it mid-verification
 # (tests/verifier/test_worker.py). The production settings never define this name.
 VERIFIER_TEST_DELAY_SECONDS = float(os.environ.get("ZKARENA_TEST_VERIFY_DELAY") or 0)
+
+# Mails stay in django.core.mail.outbox.
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# Tests write rows around save() (bulk_create, update) between requests: every request
+# ranks afresh. tests/competitions/test_leaderboard.py turns the cache on to test it.
+LEADERBOARD_CACHE_SECONDS = 0

@@ -2,12 +2,19 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     # The OpenAPI document of the REST API (YAML, or JSON with ?format=json).
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Readable API documentation: Swagger UI from the site's own static files (no CDN); the
+    # split view serves its start-up script as a file, so no inline script is needed.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
+        name="api-docs",
+    ),
     # Staff-only health of the verification workers (queue depth, workers).
     path("api/verifier/", include("verifier.urls")),
     path("api/", include("competitions.api.urls")),

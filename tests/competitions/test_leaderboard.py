@@ -119,10 +119,22 @@ def test_leaderboard_of_10000_submissions_in_bounded_queries(
     expected = [f"c{i:04d}" for (_, i) in sorted(best.values(), key=lambda t: (-t[0], t[1]))]
 
     client = api("anonymous")
-    with django_assert_max_num_queries(3):
-        response = client.get(f"/api/competitions/{competition.slug}/leaderboard/")
+    url = f"/api/competitions/{competition.slug}/leaderboard/"
+    with django_assert_max_num_queries(4):
+        response = client.get(url, {"limit": 1000})
     assert response.status_code == 200
+    assert response.json()["count"] == len(expected) and response.json()["next"] is None
     assert [r["competitor"] for r in response.json()["rows"]] == expected
+
+    # Pages of 100 by default, ranks continuing across pages, `next` to the following one.
+    seen, page = [], client.get(url).json()
+    while True:
+        assert len(page["rows"]) <= 100
+        seen += [(r["rank"], r["competitor"]) for r in page["rows"]]
+        if not page["next"]:
+            break
+        page = client.get(page["next"]).json()
+    assert seen == list(enumerate(expected, start=1))
 
 
 def test_best_accuracy_series_and_chart(standings):
@@ -140,3 +152,50 @@ def test_best_accuracy_series_and_chart(standings):
         [], num_samples=NUM_SAMPLES, threshold=standings.threshold, start=REVEAL, end=DEADLINE
     )
     assert "No verified proof yet" in empty and "<circle" not in empty
+
+
+def test_chart_axis_labels_differ_and_the_threshold_is_labelled(standings):
+    from competitions.charts import axis_labels
+
+    t = REVEAL
+    assert axis_labels(t, t + timedelta(days=2)) == [
+        "2031-03-01 12:00 UTC", "2031-03-03 12:00 UTC"
+    ]
+    # Both ends in one minute: the seconds tell them apart; in one second, one label.
+    assert axis_labels(t, t + timedelta(seconds=30)) == [
+        "2031-03-01 12:00:00 UTC", "2031-03-01 12:00:30 UTC"
+    ]
+    assert axis_labels(t, t) == ["2031-03-01 12:00:00 UTC"]
+    series = selectors.best_accuracy_series(standings)
+    svg = accuracy_chart(series, num_samples=NUM_SAMPLES, threshold=standings.threshold,
+                         start=series[0][0], end=series[0][0] + timedelta(seconds=20))  # fmt: skip
+    labels = [part.split(">", 1)[1] for part in svg.split("</text>") if 'class="axis"' in part]
+    assert len(labels) == len(set(labels)) == 2
+    assert 'class="threshold-label">threshold 3/4 (75.0%)</text>' in svg
+
+
+def test_the_leaderboard_cache_follows_verdicts_and_bans(
+    standings, settings, django_assert_max_num_queries
+):
+    """With the cache on (as deployed), a page reuses the ranked board; a verdict saved by
+    the worker, a hidden submission or a ban refreshes it at once."""
+    settings.LEADERBOARD_CACHE_SECONDS = 3600
+    before = [r.competitor for r in selectors.leaderboard(standings)]
+    assert before == ["bob", "alice", "@evil", "carol"]
+    with django_assert_max_num_queries(1):  # the version check only (locmem: none)
+        assert [r.competitor for r in selectors.leaderboard(standings, offset=1, limit=2)] == [
+            "alice", "@evil"
+        ]
+        assert selectors.leaderboard_size(standings) == 4
+        assert selectors.best_accuracy_series(standings)
+    # Written around save(): not seen while the cache holds (the documented bound).
+    Submission.objects.filter(competitor__username="carol").update(claimed_count=20)
+    assert selectors.leaderboard(standings)[0].competitor == "bob"
+    # A save (what the worker and moderation do) is seen at once.
+    carol = Submission.objects.filter(competitor__username="carol", status=V).first()
+    carol.save()
+    assert selectors.leaderboard(standings)[0].competitor == "carol"
+    bob = User.objects.get(username="bob")
+    bob.is_active = False
+    bob.save()
+    assert "bob" not in [r.competitor for r in selectors.leaderboard(standings)]

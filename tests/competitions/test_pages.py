@@ -52,8 +52,9 @@ def test_competition_list_and_page(client, clock, competition, draft, verified):
     text = page.content.decode()
     assert page.status_code == 200
     assert competition.test_set_digest in text
-    assert competition.test_set_salt in text  # revealed
-    assert "Be kind." in text  # the rules
+    assert "Be kind." in text  # the overview (Markdown)
+    data = client.get(reverse("competition-data", args=[competition.slug])).content.decode()
+    assert competition.test_set_salt in data  # revealed
     assert '<table id="leaderboard">' in text and "alice" in text and "18/20" in text
     assert '<svg class="chart"' in text and "<circle" in text
     assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")  # nothing external
@@ -61,9 +62,12 @@ def test_competition_list_and_page(client, clock, competition, draft, verified):
 
 def test_salt_is_not_shown_before_the_reveal(client, clock, competition):
     clock.set(REVEAL - SECOND)
-    text = client.get(reverse("competition-detail", args=[competition.slug])).content.decode()
+    for tab in ("competition-detail", "competition-data", "competition-rules",
+                "competition-leaderboard", "competition-take-part"):  # fmt: skip
+        text = client.get(reverse(tab, args=[competition.slug])).content.decode()
+        assert competition.test_set_salt not in text
+    text = client.get(reverse("competition-data", args=[competition.slug])).content.decode()
     assert competition.test_set_digest in text
-    assert competition.test_set_salt not in text
 
 
 def test_draft_page_is_the_organizers_only(client, users, draft):
@@ -82,7 +86,8 @@ def test_submission_page(client, verified):
     assert verified.proof_sha256 in text
     assert verified.commitment.commitment_digest in text
     assert "proof verified: 18 of 20 correct" in text
-    assert f"zkarena verify http://testserver/api/submissions/{verified.pk}/" in text
+    # The command that re-verifies it, exactly as the CLI takes it.
+    assert f"zkarena verify --submission {verified.pk} --url http://testserver</pre>" in text
 
 
 def test_hidden_submission_page_is_for_owner_and_staff(client, users, verified):
@@ -299,3 +304,24 @@ def test_admin_hides_the_salt_and_test_set_until_the_reveal(client, clock, users
     clock.set(REVEAL)
     page = client.get(url).content.decode()
     assert competition.test_set_salt in page and "Test set file" in page
+
+
+def test_error_pages_use_the_site_layout_and_say_what_to_do(client, users, rf):
+    from competitions import views
+
+    page = client.get("/no/such/page/")
+    assert page.status_code == 404 and b"Page not found" in page.content
+    assert b"list of competitions" in page.content and b'<header>' in page.content
+    # A would-be organizer learns how to become one; a stranger is asked to log in first.
+    client.force_login(users.competitor)
+    page = client.get(reverse("competition-create"))
+    assert page.status_code == 403
+    assert b"organizer rights" in page.content and b"alice" in page.content
+    client.logout()
+    assert client.get(reverse("competition-create")).status_code == 302  # to the login page
+    # 500 renders without a request context (whatever broke must not break this page).
+    response = views.server_error(rf.get("/competitions/x/"))
+    assert response.status_code == 500 and b"Something broke on our side" in response.content
+    assert views.server_error(rf.get("/api/x/")).status_code == 500  # JSON under /api/
+    bad = views.bad_request(rf.get("/competitions/"), None)
+    assert bad.status_code == 400 and b"could not be understood" in bad.content

@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from competitions.models import Submission, SubmissionStatus
+from competitions.services import data_files as data_file_service
 from competitions.services import submissions as submission_service
 
 from .conftest import ROLES
@@ -63,6 +64,18 @@ class Context:
         row.proof = name
         row.save()
         return row
+
+    @cached_property
+    def data_file(self):
+        return data_file_service.upload_data_file(
+            self.competition, by=self.users.organizer, upload=upload("train.csv", b"1,2,3,4,5\n")
+        )
+
+    @cached_property
+    def draft_data_file(self):
+        return data_file_service.upload_data_file(
+            self.draft, by=self.users.organizer, upload=upload("train.csv", b"1,2,3,4,5\n")
+        )
 
     @cached_property
     def hidden(self) -> Submission:
@@ -120,6 +133,13 @@ def _submit(client, ctx, user):
         f"/api/competitions/{ctx.competition.slug}/submissions/",
         {"proof": upload("p", proof.to_bytes()), "commitment": ctx.alices.record.pk},
         format="multipart",
+    )
+
+
+def _upload_data(client, ctx, user):
+    return client.post(
+        f"/api/competitions/{ctx.competition.slug}/data/",
+        {"file": upload("train.npz", b"training bytes"), "description": "x and y"},
     )
 
 
@@ -201,6 +221,23 @@ CASES = {
         _get(lambda c: f"/api/competitions/{c.competition.slug}/leaderboard/"),
         ALL_200,
     ),
+    "GET data files": (_get(lambda c: f"/api/competitions/{c.competition.slug}/data/"), ALL_200),
+    "GET draft data files": (
+        _get(lambda c: f"/api/competitions/{c.draft.slug}/data/"),
+        ORGANIZER_AND_STAFF,
+    ),
+    "POST data files": (
+        _upload_data,
+        {"anonymous": 401, "competitor": 403, "other": 403, "organizer": 201, "staff": 403},
+    ),
+    "GET data file": (
+        _get(lambda c: f"/api/competitions/{c.competition.slug}/data/{c.data_file.pk}/"),
+        ALL_200,
+    ),
+    "GET draft data file": (
+        _get(lambda c: f"/api/competitions/{c.draft.slug}/data/{c.draft_data_file.pk}/"),
+        ORGANIZER_AND_STAFF,
+    ),
     "GET draft leaderboard": (
         _get(lambda c: f"/api/competitions/{c.draft.slug}/leaderboard/"),
         ORGANIZER_AND_STAFF,
@@ -232,6 +269,7 @@ def test_every_api_route_is_in_the_matrix():
         "competitions/<slug:slug>/test-set/", "competitions/<slug:slug>/test-set/data/",
         "competitions/<slug:slug>/commitments/", "competitions/<slug:slug>/submissions/",
         "competitions/<slug:slug>/leaderboard/", "submissions/<int:pk>/",
+        "competitions/<slug:slug>/data/", "competitions/<slug:slug>/data/<int:pk>/",
         "submissions/<int:pk>/proof/",
     }  # fmt: skip
     assert routes == covered

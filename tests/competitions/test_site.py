@@ -100,6 +100,18 @@ def test_token_endpoint_is_throttled(client, users, settings):
     assert response.json()["code"] == "throttled" and response.json()["retry_after"]
 
 
+def test_pages_are_throttled_per_address(client, competition, settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "pages": "3/minute"}
+    page = f"/competitions/{competition.slug}/leaderboard/"
+    for _ in range(3):
+        assert client.get(page).status_code == 200
+    response = client.get(page)
+    assert response.status_code == 429 and int(response["Retry-After"]) >= 1
+    # Another address has its own budget; the API is throttled separately.
+    assert client.get(page, REMOTE_ADDR="10.9.8.7").status_code == 200
+    assert client.get(f"/api/competitions/{competition.slug}/").status_code == 200
+
+
 def test_uploads_are_throttled_per_account(api, clock, competition, settings):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "upload": "2/hour"}
     url = f"/api/competitions/{competition.slug}/commitments/"

@@ -5,8 +5,10 @@ with ``--competition competition.json``, ``verify proof.zkp …`` and ``bench``.
 
 Against a site (the REST API of docs/platform.md, through :mod:`zkproofs.client`):
 ``login``, ``competitions``, ``commit``/``prove`` with ``--competition SLUG``, ``submit``,
-``status``, ``leaderboard`` and ``verify --submission ID``. The token lives in the user's
-config file (mode 0600); secret key files stay next to it and are never uploaded.
+``status``, ``leaderboard``, ``verify --submission ID`` and ``audit``; for organizers
+``competition create``, ``upload-test-set``, ``upload-data`` and ``show``. The token
+lives in the user's config file (mode 0600); secret key files stay next to it and are
+never uploaded.
 """
 
 from __future__ import annotations
@@ -16,8 +18,15 @@ import sys
 
 from .. import __version__
 from .. import client as api
+from .audit import cmd_audit
 from .common import EXIT_BAD_INPUT, EXIT_CODES_HELP, EXIT_NETWORK, UsageError
 from .offline import cmd_commit, cmd_competition_init, cmd_prove, cmd_verify
+from .organizer import (
+    cmd_competition_create,
+    cmd_competition_show,
+    cmd_upload_data,
+    cmd_upload_test_set,
+)
 from .remote import (
     cmd_competitions,
     cmd_leaderboard,
@@ -56,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"zkarena {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    comp = sub.add_parser("competition", help="organizer commands")
+    comp = sub.add_parser(
+        "competition", help="organizer commands: init (offline), create, upload-test-set, "
+        "upload-data, show")
     comp_sub = comp.add_subparsers(dest="competition_command", metavar="ACTION", required=True)
     init = comp_sub.add_parser(
         "init", help="describe a competition from its test set (publishes only a digest)"
@@ -77,6 +88,64 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--salt-out", help="where to keep the salt (default: <output>.salt)")
     init.add_argument("--force", action="store_true", help="overwrite an existing salt file")
     init.set_defaults(func=cmd_competition_init)
+
+    create = comp_sub.add_parser(
+        "create", help="create a competition on the site (a draft until its test set)",
+        description="Create a competition on the site you are logged in to (organizer "
+        "rights needed; the site's staff grant them). It stays a draft, visible to you "
+        "only, until `upload-test-set`.",
+    )
+    create.add_argument("slug", help="SLUG used in URLs (letters, digits, - and _)")
+    create.add_argument("--title", required=True)
+    create.add_argument("--input-shape", required=True, help="per-sample shape: 64 or 1,28,28")
+    create.add_argument("--input-min", type=int, required=True, help="lowest input integer")
+    create.add_argument("--input-max", type=int, required=True, help="highest input integer")
+    create.add_argument("--input-scale", type=int, default=1,
+                        help="integer steps per unit of the real input (default 1): a real "
+                        "value v is published as round(v * scale)")
+    create.add_argument("--classes", type=int, required=True, help="number of classes")
+    create.add_argument("--threshold", required=True, help="exact: 9/10 or 0.9")
+    create.add_argument("--max-parameters", type=int, required=True)
+    create.add_argument("--max-layers", type=int)
+    create.add_argument("--commitment-cap", type=int, default=3,
+                        help="commitments per competitor (default 3)")
+    create.add_argument("--submission-limit", type=int, default=5,
+                        help="submissions per competitor (default 5)")
+    create.add_argument("--reveal-at", required=True,
+                        help="ISO 8601 with a time zone, e.g. 2030-06-01T12:00:00Z")
+    create.add_argument("--proof-deadline", required=True, help="ISO 8601 with a time zone")
+    create.add_argument("--description-file", help="overview, a Markdown file")
+    create.add_argument("--rules-file", help="rules, a Markdown file")
+    create.add_argument("--data-description-file", help="the data's description, Markdown")
+    create.add_argument("--licence", help="the training data's licence, e.g. 'CC BY 4.0'")
+    timeout_option(create)
+    create.set_defaults(func=cmd_competition_create)
+
+    upload_ts = comp_sub.add_parser(
+        "upload-test-set", help="upload (or replace) the hidden test set; publishes its digest",
+        description="Upload the test set (.npz with integer arrays x and y, or a CSV with the "
+        "label first and an optional header row). Only its salted digest is public until the "
+        "reveal; it can be replaced until the reveal while nobody has committed.",
+    )
+    upload_ts.add_argument("slug", help="competition SLUG")
+    upload_ts.add_argument("file", help="TEST.npz or TEST.csv")
+    timeout_option(upload_ts)
+    upload_ts.set_defaults(func=cmd_upload_test_set)
+
+    upload_data = comp_sub.add_parser(
+        "upload-data", help="publish a training-data file (public with the competition)")
+    upload_data.add_argument("slug", help="competition SLUG")
+    upload_data.add_argument("file", help="any file: .npz, .csv, .zip, a baseline script")
+    upload_data.add_argument("--name", help="the name people download (default: the file's)")
+    upload_data.add_argument("--description", help="one line about the file")
+    timeout_option(upload_data)
+    upload_data.set_defaults(func=cmd_upload_data)
+
+    show = comp_sub.add_parser("show", help="a competition's facts, timeline and data files")
+    show.add_argument("slug", help="competition SLUG")
+    show.add_argument("--json", action="store_true", help="the site's JSON as is")
+    site_options(show)
+    show.set_defaults(func=cmd_competition_show)
 
     login = sub.add_parser(
         "login", help="log in to a site and keep its API token (config file, mode 0600)",
@@ -210,12 +279,37 @@ def build_parser() -> argparse.ArgumentParser:
     site_options(verify)
     verify.set_defaults(func=cmd_verify, subparser=verify)
 
+    audit = sub.add_parser(
+        "audit", help="re-verify every entry of a leaderboard and recompute its ranking",
+        description="With SLUG (--url or the logged-in site): download every verified "
+        "entry's proof, commitment record and signed receipt, the revealed test set and the "
+        "leaderboard; re-verify all of them and recompute the ranking; report every "
+        "discrepancy. --bundle FILE.zip keeps all of it in one archive; `zkarena audit "
+        "FILE.zip` audits an archive offline. Exit 0 clean, 1 discrepancies.",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    audit.add_argument("target", metavar="SLUG|ARCHIVE.zip",
+                       help="a competition slug on the site, or an archive from --bundle")
+    audit.add_argument("--bundle", metavar="OUT.zip",
+                       help="keep everything downloaded in this archive")
+    audit.add_argument("--backend", choices=["native", "reference"],
+                       help="group arithmetic: reference (pure Python, default: independent "
+                       "of the fast one) or native (arkworks, much faster)")
+    audit.add_argument("--jobs", type=int, default=1, help="entries verified in parallel "
+                       "(processes; default 1)")
+    audit.add_argument("--receipt-key", metavar="HEX",
+                       help="the site's receipt key obtained out of band (default: the one "
+                       "/api/receipt-key/ serves)")
+    site_options(audit)
+    audit.set_defaults(func=cmd_audit)
+
     bench = sub.add_parser(
         "bench", help="measure proving and verification on real workloads",
         description="Each (workload, N) runs in a fresh process: commit, prove (time and peak "
         "memory), then `zkarena verify` as a separate command (its whole wall time and peak "
-        "memory). Workloads: digits-lr, digits-mlp (scikit-learn's digits, N ≤ 360), "
-        "mnist-mlp (MNIST-shaped 28×28 data made offline, MLP 784→128→10, N ≤ 10,000).",
+        "memory). Workloads: digits-lr, digits-mlp, digits-cnn (scikit-learn's digits, "
+        "N ≤ 360), mnist-mlp, mnist-lenet (MNIST-shaped 28×28 data made offline, N ≤ "
+        "10,000); the CNNs are trained with PyTorch and imported from their ONNX export.",
     )
     bench.add_argument("--workloads", default="digits-lr,digits-mlp",
                        help="comma list (default digits-lr,digits-mlp)")

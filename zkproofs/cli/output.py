@@ -19,6 +19,35 @@ def utc_text(text: str | None) -> str:
         return text
 
 
+def duration_text(seconds: float) -> str:
+    """'3 days 4 h', '5 h 12 min', '7 min', '40 s': the two largest units."""
+    seconds = int(max(0, seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''} {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"
+
+
+def time_left(text: str | None, now: datetime | None = None) -> str:
+    """'in 3 days 4 h' or '2 h 5 min ago' from an ISO time the site sent."""
+    if not text:
+        return "-"
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return "-"
+    if when.tzinfo is None:
+        return "-"
+    delta = (when - (now or datetime.now(UTC))).total_seconds()
+    return f"in {duration_text(delta)}" if delta >= 0 else f"{duration_text(-delta)} ago"
+
+
 def table(rows: list[list[str]], header: list[str]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, *rows]:

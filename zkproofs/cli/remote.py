@@ -35,7 +35,7 @@ from .common import (
     write_private,
 )
 from .model import confirm_commit, quantized_model
-from .output import print_submission, table, utc_text, verify_and_report
+from .output import print_submission, table, time_left, utc_text, verify_and_report
 from .progress import ProgressBar
 
 
@@ -169,10 +169,21 @@ def cmd_competitions(args) -> int:
         print(f"no competitions at {site.base_url}")
         return EXIT_OK
     rows = [[c["slug"], c["phase"], str((c.get("test_set") or {}).get("num_samples") or "-"),
-             c["threshold"], utc_text(c["reveal_at"]), utc_text(c["proof_deadline"]), c["title"]]
+             c["threshold"], utc_text(c["reveal_at"]), utc_text(c["proof_deadline"]),
+             _next_deadline(c), c["title"]]
             for c in items]
-    table(rows, ["SLUG", "PHASE", "N", "THRESHOLD", "REVEAL", "PROOF DEADLINE", "TITLE"])
+    table(rows, ["SLUG", "PHASE", "N", "THRESHOLD", "REVEAL", "PROOF DEADLINE", "TIME LEFT",
+                 "TITLE"])
     return EXIT_OK
+
+
+def _next_deadline(comp: dict) -> str:
+    """What closes next, and when: 'commits 3 days 4 h', 'proofs 5 h 2 min', 'closed'."""
+    if comp["phase"] == "open":
+        return "commits " + time_left(comp["reveal_at"]).removeprefix("in ")
+    if comp["phase"] == "revealed":
+        return "proofs " + time_left(comp["proof_deadline"]).removeprefix("in ")
+    return comp["phase"]
 
 
 def receipt_from_record(spec_id: uuid.UUID, submitter: uuid.UUID, architecture: bytes,
@@ -365,10 +376,12 @@ def prove_remote(args) -> int:
         bar.close()
         raise UsageError(str(exc)) from None
     output = args.output or "proof.zkp"
-    Path(output).write_bytes(result.to_bytes())
     pct = 100 * result.claimed / result.num_samples
+    data = result.to_bytes()
+    Path(output).write_bytes(data)
+    # The size of the whole file, as the site shows it once submitted.
     print(f"proved {result.claimed}/{result.num_samples} correct ({pct:.2f}%) for commitment "
-          f"#{doc['commitment_id']}; wrote {output} ({len(result.proof)} bytes)")
+          f"#{doc['commitment_id']}; wrote {output} ({len(data)} bytes)")
     print(f"next: zkarena submit {output}")
     return EXIT_OK
 
@@ -429,15 +442,35 @@ def cmd_status(args) -> int:
         print_submission(site.submission(args.submission_id))
         return EXIT_OK
     _, site = site_client(args, login=True)
-    rows = []
+    me = site.me()
+    commitment_rows, rows = [], []
     for comp in site.competitions():
-        for sub in site.submissions(comp["slug"], mine=True):
-            rows.append([f"#{sub['id']}", comp["slug"], f"{sub['claimed_count']}/"
-                         f"{sub['num_samples']}", sub["status"], utc_text(sub["created_at"])])
-    if not rows:
-        print("you have no submissions")
+        mine = site.commitments(comp["slug"], mine=True)
+        subs = site.submissions(comp["slug"], mine=True)
+        if not mine and not subs:
+            continue
+        left = max(0, comp["commitment_cap"] - len(mine))
+        sub_left = max(0, comp["submission_limit"] - len(subs))
+        commitment_rows.append([
+            comp["slug"], comp["phase"], _next_deadline(comp),
+            f"{len(mine)} ({left} left)" if comp["phase"] == "open" else str(len(mine)),
+            f"{len(subs)} ({sub_left} left)",
+            ", ".join(f"#{c['id']}" for c in mine) or "-",
+        ])
+        for sub in subs:
+            rows.append([f"#{sub['id']}", comp["slug"], f"#{sub['commitment']}",
+                         f"{sub['claimed_count']}/{sub['num_samples']}", sub["status"],
+                         utc_text(sub["created_at"])])
+    if not commitment_rows:
+        print(f"{me['username']} has no commitment or submission yet")
         return EXIT_OK
-    table(rows, ["ID", "COMPETITION", "CLAIM", "STATUS", "SUBMITTED"])
+    table(commitment_rows, ["COMPETITION", "PHASE", "TIME LEFT", "COMMITMENTS", "SUBMISSIONS",
+                            "COMMITMENT IDS"])
+    print()
+    if not rows:
+        print("no submissions yet")
+        return EXIT_OK
+    table(rows, ["ID", "COMPETITION", "COMMITMENT", "CLAIM", "STATUS", "SUBMITTED"])
     return EXIT_OK
 
 

@@ -1,0 +1,70 @@
+"""Template filters of the pages: sanitized Markdown, countdowns, sizes, UTC times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django import template
+from django.utils import timezone
+
+from .. import markdown as markdown_module
+
+register = template.Library()
+
+
+@register.filter
+def markdown(text: str):
+    return markdown_module.render(text)
+
+
+def duration_text(seconds: float) -> str:
+    """'3 days 4 h', '5 h 12 min', '7 min', '40 s': the two largest units."""
+    seconds = int(max(0, seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''} {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"
+
+
+@register.filter
+def countdown(when: datetime | None) -> str:
+    """'in 3 days 4 h' or '2 h 5 min ago', relative to now (server time, UTC)."""
+    if when is None:
+        return ""
+    delta = (when - timezone.now()).total_seconds()
+    if delta >= 0:
+        return f"in {duration_text(delta)}"
+    return f"{duration_text(-delta)} ago"
+
+
+@register.filter
+def utc(when: datetime | None, seconds: str = "") -> str:
+    """'2031-03-01 12:00 UTC' (with ':ss' when asked: ``|utc:"s"``)."""
+    if when is None:
+        return "-"
+    fmt = "%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC"
+    return when.astimezone(UTC).strftime(fmt)
+
+
+@register.filter
+def filesize(size: int | None) -> str:
+    if size is None:
+        return "-"
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+
+@register.filter
+def pyrepr(value) -> str:
+    """A Python literal of ``value`` (for the generated starter script)."""
+    return repr(value)
