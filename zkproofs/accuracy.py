@@ -17,6 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -119,6 +120,7 @@ def commit_model(
     architecture). The architecture is frozen here: prove and verify read it back."""
     arch = model.architecture
     _check_fits(spec, arch)
+    check_budget(spec, arch)
     params = get_params(backend)
     arch_bytes = arch.to_bytes()
     commitment, opening, pok = commit_weights(
@@ -142,6 +144,7 @@ class CommitmentInfo:
     commitment_digest: bytes
     weight_rows: int
     parameter_count: int
+    cost: Any  # zkproofs.layered.cost.Cost at the competition's N
 
 
 def verify_commitment(
@@ -153,11 +156,12 @@ def verify_commitment(
     *,
     backend: str = "native",
 ) -> CommitmentInfo:
-    """Check a commitment upload: decodable, fits the competition, and its proof of
-    knowledge verifies for this competition, submitter and architecture."""
+    """Check a commitment upload: decodable, fits the competition and its budget, and its
+    proof of knowledge verifies for this competition, submitter and architecture."""
     params = get_params(backend)
     arch = Architecture.from_bytes(architecture)
     _check_fits(spec, arch)
+    cost = check_budget(spec, arch)
     cw = formats.decode_weight_commitment(params, commitment)
     expected_rows = weight_rows(arch.weight_count, params.row_width)
     if len(cw.rows) != expected_rows:
@@ -168,7 +172,8 @@ def verify_commitment(
     pok = formats.decode_knowledge_proof(params, knowledge_proof)
     verify_knowledge(params, cw, pok, binding(spec, submitter_id, arch.digest()))
     return CommitmentInfo(
-        arch, arch.digest(), hashlib.sha256(commitment).digest(), len(cw.rows), arch.weight_count
+        arch, arch.digest(), hashlib.sha256(commitment).digest(), len(cw.rows), arch.weight_count,
+        cost,
     )
 
 
@@ -303,6 +308,31 @@ def expected_proof_bytes(architecture: Architecture | bytes, spec: CompetitionSp
     if sched is None:
         return None
     return PROOF_FILE_HEADER + LAYERED_HEADER + sched.proof_size().bytes
+
+
+class BudgetError(CommitmentError):
+    """An architecture that costs more to prove or verify than its competition allows."""
+
+
+def proof_cost(architecture: Architecture | bytes, num_samples: int):
+    """What proving this architecture on N samples costs (zkproofs.layered.cost.Cost),
+    counted from the schedule alone: cheap, nothing is compiled or proved."""
+    from .layered import cost
+
+    sched = layered_schedule(architecture, num_samples)
+    if sched is None:
+        raise CommitmentError("protocol v2 cannot prove this architecture")
+    return cost.of(sched)
+
+
+def check_budget(spec: CompetitionSpec, architecture: Architecture | bytes):
+    """The architecture's cost at the competition's N; BudgetError if over its budget."""
+    c = proof_cost(architecture, spec.num_samples)
+    over = spec.budget.violations(c)
+    if over:
+        raise BudgetError("this architecture is over the competition's budget at N = "
+                          f"{spec.num_samples:,}: " + "; ".join(over))
+    return c
 
 
 def _layered_header(params) -> bytes:

@@ -5,7 +5,9 @@ competition's immutable id (a UUID, never an editable slug), the salted test-set
 N, the number of classes, the input shape, the input range (the integers every input lies
 in; quantizers need it before the reveal) and the input scale. The accuracy threshold is a
 server-side acceptance rule (an exact fraction, c ≥ ⌈t·N⌉), carried here for the command
-line but kept out of the digest: the same proof is valid whatever the threshold.
+line but kept out of the digest: the same proof is valid whatever the threshold. So is the
+*budget*: the most a committed architecture may cost to prove and verify at this N, as
+estimated from its schedule (zkproofs.layered.cost), checked when a model is committed.
 """
 
 from __future__ import annotations
@@ -41,6 +43,43 @@ def parse_threshold(text: str | Fraction) -> Fraction:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """The most an architecture may cost at the competition's N: estimated seconds to prove
+    and to verify on the reference machine, and the proof's exact size in bytes."""
+
+    prove_seconds: int = 1800
+    verify_seconds: int = 10
+    proof_bytes: int = 16_000_000
+
+    def __post_init__(self):
+        for name in ("prove_seconds", "verify_seconds", "proof_bytes"):
+            v = getattr(self, name)
+            if type(v) is not int or not 1 <= v <= 10**12:
+                raise SpecError(f"the budget's {name} must be a positive integer")
+
+    def as_dict(self) -> dict:
+        return {"prove_seconds": self.prove_seconds, "verify_seconds": self.verify_seconds,
+                "proof_bytes": self.proof_bytes}
+
+    def violations(self, cost) -> list[str]:
+        """What a cost (zkproofs.layered.cost.Cost) exceeds, each with both figures."""
+        out = []
+        if cost.prove_seconds > self.prove_seconds:
+            out.append(f"proving takes about {cost.prove_seconds:,.0f} s "
+                       f"(budget {self.prove_seconds:,} s)")
+        if cost.verify_seconds > self.verify_seconds:
+            out.append(f"verifying takes about {cost.verify_seconds:,.1f} s "
+                       f"(budget {self.verify_seconds:,} s)")
+        if cost.proof_bytes > self.proof_bytes:
+            out.append(f"the proof has {cost.proof_bytes:,} bytes "
+                       f"(budget {self.proof_bytes:,})")
+        return out
+
+
+DEFAULT_BUDGET = Budget()
+
+
+@dataclass(frozen=True)
 class CompetitionSpec:
     competition_id: uuid.UUID
     test_set_digest: bytes  # SHA-256(salt ‖ canonical test set), 32 bytes
@@ -50,6 +89,7 @@ class CompetitionSpec:
     input_scale: int  # a real input value v is published as the integer round(v·scale)
     threshold: Fraction
     input_range: tuple[int, int]  # every published input is an integer in [lo, hi]
+    budget: Budget = DEFAULT_BUDGET  # not in the digest, like the threshold
 
     def __post_init__(self):
         if not isinstance(self.threshold, Fraction):
@@ -57,6 +97,8 @@ class CompetitionSpec:
             object.__setattr__(self, "threshold", parse_threshold(str(self.threshold)))
         if len(self.test_set_digest) != 32:
             raise SpecError("the test-set digest is 32 bytes")
+        if not isinstance(self.budget, Budget):
+            raise SpecError("the budget is a Budget")
         if not 1 <= self.num_samples <= MAX_SAMPLES:
             raise SpecError(f"N must be in [1, {MAX_SAMPLES}]")
         if not 2 <= self.num_classes <= MAX_CLASSES:
@@ -107,6 +149,7 @@ class CompetitionSpec:
                 "input_scale": self.input_scale,
                 "input_range": list(self.input_range),
                 "threshold": str(self.threshold),
+                "budget": self.budget.as_dict(),
                 "digest": self.digest().hex(),
             },
             indent=2,
@@ -145,6 +188,14 @@ class CompetitionSpec:
                 raise SpecError(f"malformed competition spec: {key} must be a string")
             return v
 
+        budget = DEFAULT_BUDGET
+        if "budget" in d:  # absent in files written before budgets existed: the default
+            b = d["budget"]
+            if not isinstance(b, dict) or set(b) != {"prove_seconds", "verify_seconds",
+                                                     "proof_bytes"}:
+                raise SpecError("malformed competition spec: budget must be an object with "
+                                "prove_seconds, verify_seconds and proof_bytes")
+            budget = Budget(b["prove_seconds"], b["verify_seconds"], b["proof_bytes"])
         try:
             spec = cls(
                 competition_id=uuid.UUID(string("competition_id")),
@@ -155,6 +206,7 @@ class CompetitionSpec:
                 input_scale=integer("input_scale"),
                 threshold=parse_threshold(string("threshold")),
                 input_range=tuple(int_list("input_range", 2)),
+                budget=budget,
             )
         except SpecError:
             raise

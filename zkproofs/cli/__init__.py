@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "taken from the test data, whose extremes would leak before the reveal)")
     init.add_argument("--input-max", type=int, required=True,
                       help="the highest integer any input may take")
+    budget_options(init)
     init.add_argument("--id", help="competition UUID (default: a new one)")
     init.add_argument("-o", "--output", required=True, help="competition.json to write")
     init.add_argument("--salt-out", help="where to keep the salt (default: <output>.salt)")
@@ -317,6 +318,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="one JSON object per line")
     bench.set_defaults(func=cmd_bench)
     return p
+
+
+def budget_options(p) -> None:
+    from ..competition import DEFAULT_BUDGET as d
+
+    p.add_argument("--max-prove-seconds", type=int, default=d.prove_seconds,
+                   help="refuse models estimated to take longer to prove at this N on the "
+                   f"reference machine (default {d.prove_seconds})")
+    p.add_argument("--max-verify-seconds", type=int, default=d.verify_seconds,
+                   help=f"… longer to verify (default {d.verify_seconds})")
+    p.add_argument("--max-proof-bytes", type=int, default=d.proof_bytes,
+                   help=f"… a larger proof (default {d.proof_bytes:,})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -109,7 +109,24 @@ def quantized_model(args, spec):
               f"data are at the competition's scale {scale}", file=sys.stderr)
     if not report.meets_target:
         _warn_disagreement(args, report, cal, scale)
+    _print_cost(model, spec)
     return model, report
+
+
+def _print_cost(model, spec) -> None:
+    """The proof's cost at the competition's N, against its budget; refuse a model over it
+    before anything is committed (the site would refuse it too)."""
+    from ..accuracy import proof_cost
+
+    cost = proof_cost(model.architecture, spec.num_samples)
+    b = spec.budget
+    print(f"proof cost: {cost.summary()}; the competition's budget: {b.prove_seconds:,} s to "
+          f"prove, {b.verify_seconds:,} s to verify, {b.proof_bytes / 1e6:.1f} MB of proof")
+    over = b.violations(cost)
+    if over:
+        raise UsageError("this model is over the competition's budget: " + "; ".join(over)
+                          + ". A smaller or narrower model (fewer output positions, smaller "
+                          "pooling windows, fewer bits) costs less")
 
 
 def _warn_disagreement(args, report, cal: Calibration, scale: int) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import accuracy
 from ..client import ClientError
-from ..competition import CompetitionSpec, SpecError, parse_threshold
+from ..competition import Budget, CompetitionSpec, SpecError, parse_threshold
 from ..errors import VerificationError
 from ..formats import FormatError
 from ..ml import datasets
@@ -62,6 +62,8 @@ def cmd_competition_init(args) -> int:
             input_scale=args.input_scale,
             threshold=parse_threshold(args.threshold),
             input_range=(lo, hi),
+            budget=Budget(args.max_prove_seconds, args.max_verify_seconds,
+                          args.max_proof_bytes),
         )
     except (SpecError, ValueError) as exc:
         raise UsageError(str(exc)) from None
@@ -72,6 +74,9 @@ def cmd_competition_init(args) -> int:
           f"{spec.num_classes} classes, inputs {list(spec.input_shape)}: integers in "
           f"[{lo}, {hi}] at scale {spec.input_scale} (real value = x / {spec.input_scale}), "
           f"threshold {spec.threshold} (at least {spec.required_correct} correct)")
+    b = spec.budget
+    print(f"budget per model at N = {spec.num_samples:,}: {b.prove_seconds:,} s to prove, "
+          f"{b.verify_seconds:,} s to verify, {b.proof_bytes:,} bytes of proof")
     print(f"wrote {args.output} (public) and {salt_path} (keep secret until the reveal)")
     return EXIT_OK
 
