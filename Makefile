@@ -24,7 +24,7 @@ $(BIN)/python:
 # The whole stack for development and tests: the server extra (Django, Celery, …), the
 # bench's scikit-learn, the build tools and the test tools. A competitor needs none of
 # them: `pip install zkarena` (or the wheel from `make dist`) brings the CLI alone.
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml zkproofs/_frkernels.c | $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check -e '.[server,bench,dist,test]'
 	touch $@
 

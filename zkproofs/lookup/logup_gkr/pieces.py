@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ... import field
+from ... import field, fr_kernels
 
 R = field.MODULUS
 
@@ -114,9 +114,7 @@ def pair_up(pieces: list[Piece]) -> list[Piece]:
         p, q = piece.dense
         tp, tq = piece.tail
         if q is not None and len(q):
-            q0, q1 = q[0::2], q[1::2]
-            np_ = q0 + q1 if p is None else p[0::2] * q1 + p[1::2] * q0
-            nq = q0 * q1
+            np_, nq = fr_kernels.pair_up(p, q)
         else:
             np_ = None if p is None else field.zeros(0)
             nq = field.zeros(0)

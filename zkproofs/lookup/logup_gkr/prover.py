@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ... import field, mle, sigma, sumcheck
+from ... import field, fr_kernels, mle, sigma, sumcheck
 from ...commitments.pedersen import commit_scalar_fast
 from ...params import Params
 from ...proofstream import ProofWriter, write_equality, write_product, write_sumcheck
@@ -151,15 +151,9 @@ class _StepOracle:
                 weights, tail_weight = self._pair_weights(piece, rest)
                 d = piece.dense
                 if piece.stored:
-                    ev = [None if a is None else a[0::2] for a in d]
-                    g0 = self._g(*ev)
-                    t0 += field.dot(weights, g0)
-                    dq0, dq1 = d[2][1::2] - ev[2], d[3][1::2] - ev[3]
-                    ginf = dq0 * dq1 * self.lam_c
-                    if d[0] is not None:
-                        dp0, dp1 = d[0][1::2] - ev[0], d[1][1::2] - ev[1]
-                        ginf = ginf + dp0 * dq1 + dp1 * dq0
-                    tinf += field.dot(weights, ginf)
+                    a, b = fr_kernels.step_sums(weights, *d, self.lam)
+                    t0 += a
+                    tinf += b
                 if tail_weight:
                     tp0, tp1, tq0, tq1 = piece.tail
                     g_tail = (tq0 * tq1 * self.lam + tp0 * tq1 + tp1 * tq0) % R
@@ -197,10 +191,9 @@ class _StepOracle:
         k = len(self.point)
         cur = self.point[k - 1 - self.round]
         self.scale = self.scale * (cur * r + (1 - cur) * (1 - r)) % R
-        rc = field.const(r)
         for _, pieces in self.trees:
             for piece in pieces:
-                piece.dense = [None if a is None else a[0::2] + (a[1::2] - a[0::2]) * rc
+                piece.dense = [None if a is None else fr_kernels.fold(a, r)
                                for a in piece.dense]
                 piece.offset //= 2
                 piece.size //= 2

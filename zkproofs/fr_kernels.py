@@ -1,0 +1,100 @@
+"""Fused field kernels for the provers' hot loops (the C extension ``zkproofs._frkernels``),
+with the numpy expressions they replace as the fallback and the reference.
+
+Each function takes zk-dtypes field arrays (1-D, any stride) and checks dtypes, lengths and
+writability before handing their addresses to C; the results are bit-identical to numpy's
+(tests/zkproofs/test_fr_kernels.py compares both on random data). ``ZKARENA_NO_KERNELS=1``
+turns the extension off, e.g. to compare timings.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from . import field
+
+try:
+    if os.environ.get("ZKARENA_NO_KERNELS"):
+        raise ImportError("turned off by ZKARENA_NO_KERNELS")
+    from . import _frkernels as _c
+except ImportError:  # a source checkout that was not built, or turned off
+    _c = None
+
+FR = field.FR
+R = field.MODULUS
+_TO_INT = pow(2, -256, R)  # Montgomery form → value
+_FROM_INT = pow(2, 256, R)
+
+
+def available() -> bool:
+    return _c is not None and field.MONT_LAYOUT
+
+
+def _addr(a: np.ndarray, length: int, *, writable: bool = False) -> tuple[int, int]:
+    if a.dtype != FR or a.ndim != 1 or len(a) < length:
+        raise ValueError("a kernel takes 1-D field arrays of the right length")
+    if writable and not a.flags.writeable:
+        raise ValueError("the output array is read-only")
+    return a.__array_interface__["data"][0], a.strides[0]
+
+
+def _mont(x: int) -> bytes:
+    return (x % R * _FROM_INT % R).to_bytes(32, "little")
+
+
+def _value(b: bytes) -> int:
+    return int.from_bytes(b, "little") * _TO_INT % R
+
+
+def step_sums(w, p0, p1, q0, q1, lam: int) -> tuple[int, int]:
+    """(Σ w·(λ·Q0·Q1 + P0·Q1 + P1·Q0) at X = 0, Σ w·(its X² coefficient)) over the pairs
+    (2i, 2i + 1) of the children, i < len(w); P None means all ones."""
+    m = len(w)
+    if not available():
+        return _step_sums_numpy(w, p0, p1, q0, q1, lam)
+    ws = _addr(w, m)
+    a0, a1 = _addr(q0, 2 * m), _addr(q1, 2 * m)
+    b0 = b1 = (0, 0)
+    if p0 is not None:
+        b0, b1 = _addr(p0, 2 * m), _addr(p1, 2 * m)
+    t0, tinf = _c.step_sums(m, *ws, *b0, *b1, *a0, *a1, _mont(lam))
+    return _value(t0), _value(tinf)
+
+
+def _step_sums_numpy(w, p0, p1, q0, q1, lam: int) -> tuple[int, int]:
+    m = len(w)
+    lam_c = field.const(lam)
+    e = [None if a is None else a[0 : 2 * m : 2] for a in (p0, p1, q0, q1)]
+    o = [None if a is None else a[1 : 2 * m : 2] for a in (p0, p1, q0, q1)]
+    g0 = e[2] * e[3] * lam_c
+    g0 = g0 + e[2] + e[3] if p0 is None else g0 + e[0] * e[3] + e[1] * e[2]
+    dq0, dq1 = o[2] - e[2], o[3] - e[3]
+    ginf = dq0 * dq1 * lam_c
+    if p0 is not None:
+        ginf = ginf + (o[0] - e[0]) * dq1 + (o[1] - e[1]) * dq0
+    return field.dot(w, g0), field.dot(w, ginf)
+
+
+def fold(a: np.ndarray, r: int) -> np.ndarray:
+    """a[2i] + r·(a[2i+1] − a[2i]): bind the lowest variable (len(a) even)."""
+    m = len(a) // 2
+    if not available():
+        return a[0::2] + (a[1::2] - a[0::2]) * field.const(r)
+    out = np.empty(m, dtype=FR)
+    _c.fold(m, *_addr(a, 2 * m), *_addr(out, m, writable=True), _mont(r))
+    return out
+
+
+def pair_up(p: np.ndarray | None, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The next layer of fractions: (p0·q1 + p1·q0, q0·q1) over neighbours, p None = ones."""
+    m = len(q) // 2
+    if not available():
+        q0, q1 = q[0::2], q[1::2]
+        return (q0 + q1 if p is None else p[0::2] * q1 + p[1::2] * q0), q0 * q1
+    out_p, out_q = np.empty(m, dtype=FR), np.empty(m, dtype=FR)
+    pa = (0, 0) if p is None else _addr(p, 2 * m)
+    _c.pair_up(m, *pa, *_addr(q, 2 * m), *_addr(out_p, m, writable=True),
+               *_addr(out_q, m, writable=True))
+    return out_p, out_q
