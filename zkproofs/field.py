@@ -210,6 +210,20 @@ def canonical_limbs(v: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(raw).view(np.uint64).reshape(len(v), 4)
 
 
+def to_small_int64(v: np.ndarray, bits: int = 62) -> np.ndarray | None:
+    """The centred integers (−r/2, r/2) of a field vector as int64 when every one is below
+    2^bits in magnitude, else None."""
+    v = np.ascontiguousarray(v)
+    pos = canonical_limbs(v)
+    neg = canonical_limbs(zeros(len(v)) - v)
+    limit = np.uint64(1 << bits)
+    pos_ok = ~pos[:, 1:].any(axis=1) & (pos[:, 0] < limit)
+    neg_ok = ~neg[:, 1:].any(axis=1) & (neg[:, 0] < limit)
+    if not (pos_ok | neg_ok).all():
+        return None
+    return np.where(pos_ok, pos[:, 0].astype(np.int64), -neg[:, 0].astype(np.int64))
+
+
 # Float64 sums of products stay exact below 2^53.
 _EXACT = 1 << 53
 

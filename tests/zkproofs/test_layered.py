@@ -164,22 +164,29 @@ def _first_real(values, key):
     return tuple(idx[0]) if len(idx) else (0, 0)
 
 
+def _relu_entry(values):
+    """An entry where the ReLU is active (a = q > 0)."""
+    return tuple(np.argwhere(values["L0.a"] > 0)[0])
+
+
 def _break_remainder(values, flat):
-    # rem + 2^s and q − 1: the same accumulator, a remainder out of [0, 2^s).
-    i = _first_real(values, "L0.a")
+    # q − 1 (and a = q − 1 with it) and rem + 2^s: the same accumulator, a remainder out
+    # of [0, 2^s).
+    i = _relu_entry(values)
+    values["L0.q"][i] -= 1
     values["L0.a"][i] -= 1
     values["L0.rem0"][i] += 64
 
 
 def _break_relu_pair(values, flat):
-    i = _first_real(values, "L0.a")
-    values["L0.a"][i] += 1
-    values["L0.d"][i] += 1  # q = a − d unchanged, but a·d ≠ 0
+    i = _relu_entry(values)
+    values["L0.a"][i] += 1  # q unchanged, so d = a − q = 1 too: a·d ≠ 0
 
 
 def _break_activation(values, flat):
-    i = _first_real(values, "L0.a")
-    values["L0.a"][i] += 1  # a valid pair, but not ⌊acc / 2^s⌋
+    i = _relu_entry(values)
+    values["L0.q"][i] += 1  # a valid pair (q + 1, 0), but q is not ⌊acc / 2^s⌋
+    values["L0.a"][i] += 1
 
 
 def _break_logit(values, flat):
@@ -218,7 +225,8 @@ BROKEN_CASE.correct = evaluate.count_correct(BROKEN_CASE.model, BROKEN_CASE.x, B
 
 def test_the_broken_case_has_the_shapes_the_tampering_assumes():
     sched = BROKEN_CASE.schedule()
-    assert {"L0.a", "L0.d", "L0.rem0", "L1.logits"} <= set(sched.vectors)
+    assert {"L0.a", "L0.rem0", "L1.logits"} <= set(sched.vectors)
+    assert "L0.d" not in sched.vectors  # d = a − q is virtual
     assert sched.layers[0].rem_limbs == (6,)
     assert 0 < BROKEN_CASE.correct < 10
 

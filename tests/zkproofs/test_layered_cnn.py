@@ -242,18 +242,19 @@ def test_avgpool_wrong_quotient_is_rejected():
 @pytest.mark.parametrize("change", ["activation", "remainder", "relu pair"])
 def test_conv_witness_breaking_one_relation_is_rejected(change):
     case = make_case(26, CONV_ARCH, 5)
-    assert {"L0.a", "L0.d", "L0.rem0"} <= set(case.schedule().vectors)
+    assert {"L0.a", "L0.rem0"} <= set(case.schedule().vectors)
 
     def tamper(values, flat):
-        idx = tuple(np.argwhere(values["L0.a"] != 0)[0])
-        if change == "activation":
+        idx = tuple(np.argwhere(values["L0.a"] > 0)[0])
+        if change == "activation":  # a valid pair, q not the floor
+            values["L0.q"][idx] += 1
             values["L0.a"][idx] += 1
-        elif change == "remainder":
+        elif change == "remainder":  # the same accumulator, rem out of range
+            values["L0.q"][idx] -= 1
             values["L0.a"][idx] -= 1
             values["L0.rem0"][idx] += 8
-        else:
+        else:  # q unchanged: d = a − q = 1 and a > 0
             values["L0.a"][idx] += 1
-            values["L0.d"][idx] += 1
 
     writer, cw = case.prove(tamper=tamper)
     with pytest.raises(ProofError):

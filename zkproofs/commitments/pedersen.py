@@ -49,6 +49,11 @@ def commit_rows(params: Params, values: np.ndarray, blinds: Sequence[int]) -> li
     width = params.row_width
     if len(values) != len(blinds) * width:
         raise ValueError("values must fill exactly one row per blind")
+    fast = getattr(params.backend, "commit_int_rows", None)
+    if fast is not None and isinstance(values, np.ndarray) and values.dtype == field.FR:
+        small = field.to_small_int64(values)
+        if small is not None:  # model weights: small signed integers, the fast path
+            return fast(params.G, params.H, small.reshape(len(blinds), width), list(blinds))
     return [
         commit_vector(params, values[i * width : (i + 1) * width], blind)
         for i, blind in enumerate(blinds)

@@ -112,6 +112,11 @@ class ProverClaims:
         self.ctx.w.point(point)
         return op
 
+    def virtual(self, name: str, f_point, s_point) -> Op:
+        """Commit to w~(f_point, s_point) for an uncommitted vector w (a layer's quotient):
+        not registered, the caller's relation proves it."""
+        return self.send(self.value(name, f_point, s_point))
+
     def evaluation(self, name: str, f_point, s_point) -> Op:
         """Commit to v~(f_point, s_point) and register the claim."""
         op = self.send(self.value(name, f_point, s_point))
@@ -154,6 +159,9 @@ class VerifierClaims:
         point = self.ctx.r.point()
         self.ctx.t.absorb_points(label, [self.ctx.params.backend.encode(point)])
         return Lin.of(point)
+
+    def virtual(self, name: str, f_point, s_point) -> Lin:
+        return self.receive()
 
     def evaluation(self, name: str, f_point, s_point) -> Lin:
         y = self.receive()

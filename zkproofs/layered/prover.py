@@ -41,6 +41,7 @@ from .terms import (
     BroadcastTerm,
     ConstTerm,
     GatherTerm,
+    QuotientTerm,
     SuffixTerm,
     VecTerm,
     WeightTerm,
@@ -100,7 +101,7 @@ def segment_columns(ctx: ProverContext, seg: Segment) -> list[np.ndarray]:
     for comp in seg.components:
         col = np.zeros(n, dtype=np.int64)
         for term in comp:
-            if isinstance(term, VecTerm):
+            if isinstance(term, (VecTerm, QuotientTerm)):
                 col += term.coeff * _leaf_order(seg, ctx.values[term.name])
             elif isinstance(term, BroadcastTerm):
                 v = ctx.values[term.name]  # (F'_outer, N')
@@ -244,6 +245,12 @@ def term_claim(sched: Schedule, claims, seg: Segment, term, seg_point, out: dict
         if key not in out:
             f_pt, s_pt = split_point(sched, seg, term.name, seg_point)
             out[key] = claims.evaluation(term.name, f_pt, s_pt)
+        return out[key] * term.coeff
+    if isinstance(term, QuotientTerm):
+        key = term.key(seg)
+        if key not in out:
+            f_pt, s_pt = seg_point[sched.s_bits :], seg_point[: sched.s_bits]
+            out[key] = claims.virtual(term.name, f_pt, s_pt)
         return out[key] * term.coeff
     if isinstance(term, BroadcastTerm):
         key = term.key(seg)

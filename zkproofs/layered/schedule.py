@@ -56,7 +56,7 @@ from ..ml.architecture import (
     Reshape,
 )
 from ..proofstream import EQUALITY, Size, dot_size, sumcheck_size
-from .terms import Term, WeightTerm, deduplicated, messages
+from .terms import QuotientTerm, Term, WeightTerm, deduplicated, messages
 
 PROTOCOL_VERSION = 2
 MAX_ROW_BITS = 11
@@ -382,7 +382,7 @@ class Schedule:
                     seen.add(key)
                 n = messages(term)
                 sent += n
-                if not isinstance(term, WeightTerm):
+                if not isinstance(term, (WeightTerm, QuotientTerm)):
                     aux += n
         return sent, aux
 

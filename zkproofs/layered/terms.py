@@ -94,12 +94,30 @@ class ConstTerm:
     length: int
 
 
-Term = VecTerm | BroadcastTerm | GatherTerm | SuffixTerm | WeightTerm | ConstTerm
+@dataclass(frozen=True)
+class QuotientTerm:
+    """coeff·q for the quotient q = (acc − rem)/2^s of layer ``layer`` (its output name),
+    which is never committed: its value at the segment point is sent as a claim that the
+    layer's own relation proves (2^s·q~ + rem~ = the linear map, gadgets/linear.py)."""
+
+    layer: str
+    coeff: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.layer}.q"
+
+    def key(self, seg):
+        return ("quotient", self.layer, seg.bits)
+
+
+Term = (VecTerm | BroadcastTerm | GatherTerm | SuffixTerm | WeightTerm | ConstTerm
+        | QuotientTerm)
 
 
 def messages(term) -> int:
     """Commitments the leaf decomposition sends for this term when first met."""
-    if isinstance(term, (VecTerm, BroadcastTerm, SuffixTerm, WeightTerm)):
+    if isinstance(term, (VecTerm, BroadcastTerm, SuffixTerm, WeightTerm, QuotientTerm)):
         return 1
     if isinstance(term, GatherTerm):
         return len(term.sources)
@@ -107,7 +125,7 @@ def messages(term) -> int:
 
 
 def deduplicated(term) -> bool:
-    return isinstance(term, (VecTerm, BroadcastTerm))
+    return isinstance(term, (VecTerm, BroadcastTerm, QuotientTerm))
 
 
 # ------------------------------------------------------------------ public coefficients

@@ -21,8 +21,12 @@ everywhere:
   Σ_position eq(z_f, (o, position))·eq(ρ, window(position, ·)) — and a~(ρ, z_n), claims on
   the input's vectors at the same sample point, tied by a product proof.
 
-q's vectors: with ReLU q = a − d (a = max(q, 0), d = max(−q, 0), pair or signed-limb
-lookups); without, q = u − 2^(k−1) on real entries (u in range limbs). The remainder is in
+q's vectors: with ReLU q = a − d (a = max(q, 0), d = max(−q, 0)). When one relu(k) lookup
+covers it, only a is committed: the lookup reads the pair (a, a − q) with q a *virtual*
+vector whose value at the lookup point the prover sends as a claim and this relation
+proves (2^s·q~ + rem~ = the linear map), so d costs no commitment. Wider values use signed
+limbs (sign, a and d limbs, all committed). Without ReLU, q = u − 2^(k−1) on real entries
+(u in range limbs). The remainder is in
 range limbs of exactly s bits; with q bounded the field equation is the integer one (floor
 semantics). The logit layer (Dense, shift 0) commits ℓ = acc itself, which needs no range
 check: it is a sum of products of range-checked values.
@@ -62,7 +66,7 @@ from ..schedule import (
     signed_width,
     split_limbs,
 )
-from ..terms import VecTerm
+from ..terms import QuotientTerm, VecTerm
 
 R = field.MODULUS
 
@@ -77,7 +81,7 @@ def names(plan: LinearPlan) -> dict[str, list[str]]:
         return {"logits": [f"{o}.logits"]}
     out: dict[str, list[str]] = {}
     if plan.relu and plan.pair:
-        out["a"], out["d"] = [f"{o}.a"], [f"{o}.d"]
+        out["a"] = [f"{o}.a"]  # d = a − q is virtual (see QuotientTerm)
     elif plan.relu:
         out["sign"] = [f"{o}.sign"]
         out["a"] = [f"{o}.a{j}" for j in range(len(plan.limbs))]
@@ -137,7 +141,11 @@ def plan(sched: Schedule, index: int, layer: Dense | Conv2d, inp: Activation, in
                                           p.f_out_bits))
 
         if p.relu and p.pair:
-            seg("relu", Kind("relu", p.k), nm["a"][0], nm["d"][0])
+            # (a, d) with d = a − q: q is the layer's quotient, never committed.
+            sched.segments.append(Segment(
+                f"{p.out} relu", Kind("relu", p.k), bits,
+                ((VecTerm(nm["a"][0], 1),), (VecTerm(nm["a"][0], 1), QuotientTerm(p.out, -1))),
+                True, p.f_out_bits))
         elif p.relu:
             for j, width in enumerate(p.limbs):
                 seg(f"relu limb {j}", Kind("signed", width), nm["sign"][0], nm["a"][j],
@@ -261,7 +269,8 @@ def witness(sched: Schedule, plan: LinearPlan, trace_step, values: dict) -> None
         a, d = np.maximum(q, 0), np.maximum(-q, 0)
         values[f"{plan.out}.value"] = a
         if plan.pair:
-            values[nm["a"][0]], values[nm["d"][0]] = a, d
+            values[nm["a"][0]] = a
+            values[f"{plan.out}.q"] = q
         else:
             values[nm["sign"][0]] = mat(trace_step.quotient >= 0)
             for j, (al, dl) in enumerate(zip(split_limbs(a, plan.limbs),
@@ -350,7 +359,9 @@ def output_terms(plan: LinearPlan):
     sh = 1 << plan.shift
     terms = []
     shifts = limb_shifts(plan.limbs)
-    if plan.relu:
+    if plan.relu and plan.pair:
+        terms.append((f"{plan.out}.q", sh))
+    elif plan.relu:
         for a, s in zip(nm["a"], shifts, strict=True):
             terms.append((a, sh << s))
         for d, s in zip(nm["d"], shifts, strict=True):
@@ -362,6 +373,14 @@ def output_terms(plan: LinearPlan):
         terms.append((r, 1 << s))
     offset = 0 if plan.relu else sh * (1 << (plan.k - 1))
     return terms, offset
+
+
+def _claim_key(plan: LinearPlan, sched: Schedule, name: str):
+    """Where the leaf decomposition left the claim on an output term at the lookup point."""
+    bits = plan.f_out_bits + sched.s_bits
+    if name == f"{plan.out}.q":
+        return ("quotient", plan.out, bits)
+    return ("eval", name, bits)
 
 
 class _MatrixOracle:
@@ -394,7 +413,7 @@ def prove(ctx, plan: LinearPlan, leaf_point: list[int], out_claims: dict) -> Op 
             op = claims.evaluation(name, z_f, z_n)
             logit_op = op
         else:
-            op = out_claims[("eval", name, plan.f_out_bits + sched.s_bits)]
+            op = out_claims[_claim_key(plan, sched, name)]
         lhs = lhs + op.scale(coeff)
     if offset:
         lhs = lhs - Op.public(offset * mle.prefix_sum(z_f, plan.out_features) * ind_n)
@@ -443,7 +462,7 @@ def verify(ctx, plan: LinearPlan, leaf_point: list[int], out_claims: dict) -> Li
             y = claims.evaluation(name, z_f, z_n)
             logit_y = y
         else:
-            y = out_claims[("eval", name, plan.f_out_bits + sched.s_bits)]
+            y = out_claims[_claim_key(plan, sched, name)]
         lhs.iadd(y, coeff)
     g = ctx.params.g
     if offset:
