@@ -105,13 +105,18 @@ class ProofWriter:
 
 
 class ProofReader:
-    """Strict sequential decoding; every failure is a FormatError naming the position."""
+    """Strict sequential decoding; every failure is a FormatError naming the position.
 
-    def __init__(self, data: bytes, grp: GroupBackend):
+    ``subgroup=False`` decodes points of E(Fp) without the (costly) prime-order subgroup
+    check: only for a verifier that defers every equation into one batch (docs/protocol.md
+    §v2.5 gives the argument)."""
+
+    def __init__(self, data: bytes, grp: GroupBackend, *, subgroup: bool = True):
         self.data = memoryview(bytes(data))
         self.pos = 0
         self.grp = grp
         self.items = 0
+        self._decode = grp.decode if subgroup else grp.decode_on_curve
 
     def _take(self, n: int) -> bytes:
         if self.pos + n > len(self.data):
@@ -124,7 +129,7 @@ class ProofReader:
         raw = self._take(P)
         self.items += 1
         try:
-            return self.grp.decode(raw)
+            return self._decode(raw)
         except PointDecodeError as exc:
             raise FormatError(f"invalid point at byte {self.pos - P}: {exc}") from None
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from zkproofs import field
+from zkproofs.curve.base import PointDecodeError
 from zkproofs.errors import FormatError, ProofError, VerificationError
 from zkproofs.layered import schedule as sched_mod
 from zkproofs.layered.gadgets import count as count_gadget
@@ -294,3 +295,46 @@ def test_schedule_depends_on_public_data_only():
     assert a.digest() == b.digest()
     assert a.proof_size() == b.proof_size()
     assert sched_mod.build(arch, 38, 10).digest() != a.digest()
+
+
+# ------------------------------------------------------------------ points outside G1
+
+
+def _order_three_point(backend: str):
+    """(0, 2): on y² = x³ + 4, of order 3, outside the prime-order subgroup."""
+    grp = get_wide_params(backend).backend
+    raw = bytearray(48)
+    raw[0] = 0x80  # compressed, x = 0, the smaller root y = 2
+    return grp.decode_on_curve(bytes(raw))
+
+
+@pytest.mark.parametrize("backend", ["native", "reference"])
+def test_both_decoders_take_the_order_three_point_only_without_the_subgroup_check(backend):
+    grp = get_wide_params(backend).backend
+    t3 = _order_three_point(backend)
+    assert not grp.is_identity(t3) and grp.is_identity(grp.mul(t3, 3))
+    with pytest.raises(PointDecodeError):  # arkworks: "invalid", the reference: "subgroup"
+        grp.decode(grp.encode(t3))
+    raw = bytearray(48)
+    raw[0] = 0x80
+    assert grp.encode(t3) == bytes(raw)  # both backends: the canonical encoding
+
+
+def test_a_point_with_a_small_order_component_is_rejected(proven):
+    """The verifier decodes proof points without the subgroup check (one batched equation
+    decides); a row, round or opening commitment shifted by a point of order 3 is still
+    rejected."""
+    case, writer, cw = proven["one hidden ReLU"]
+    proof = writer.bytes()
+    grp = get_wide_params("native").backend
+    t3 = _order_three_point("native")
+    offsets = writer.item_offsets()
+    sections = {label: start for label, start, _ in writer.sections}
+    for label in ("commitment L0.rem0", "lookup step 3", "opening of the committed vectors"):
+        offset, length = offsets[sections[label]]
+        assert length == 48
+        shifted = grp.encode(grp.add(grp.decode(proof[offset : offset + 48]), t3))
+        bad = proof[:offset] + shifted + proof[offset + 48 :]
+        with pytest.raises(ProofError):
+            case.verify(bad, cw)
+            pytest.fail(f"a torsion shift in {label} was accepted")

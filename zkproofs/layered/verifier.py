@@ -87,7 +87,10 @@ def verify(
     check_size(params, schedule, proof)
     grp = params.backend
     t = start_transcript(params, schedule, statement, weight_rows)
-    r = ProofReader(proof, grp)
+    # Points of E(Fp), the subgroup check skipped: every check below is deferred into one
+    # batched equation, which only the prime-order components of the points can satisfy
+    # (docs/protocol.md §v2.5).
+    r = ProofReader(proof, grp, subgroup=False)
     ctx = VerifierContext(t, params, r, Checks(grp), schedule, {}, list(weight_rows))
 
     for name, spec in schedule.vectors.items():
