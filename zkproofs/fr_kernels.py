@@ -4,7 +4,10 @@ with the numpy expressions they replace as the fallback and the reference.
 Each function takes zk-dtypes field arrays (1-D, any stride) and checks dtypes, lengths and
 writability before handing their addresses to C; the results are bit-identical to numpy's
 (tests/zkproofs/test_fr_kernels.py compares both on random data). ``ZKARENA_NO_KERNELS=1``
-turns the extension off, e.g. to compare timings.
+turns the extension off, e.g. to compare timings. The kernels release the GIL: long
+vectors are split between ``ZKARENA_KERNEL_THREADS`` threads (default: up to two, the
+cores this project targets), each summing or writing its own contiguous range; sums are
+added in a fixed order, so the results do not depend on the split.
 """
 
 from __future__ import annotations
@@ -23,6 +26,29 @@ except ImportError:  # a source checkout that was not built, or turned off
     _c = None
 
 FR = field.FR
+THREADS = max(1, int(os.environ.get("ZKARENA_KERNEL_THREADS",
+                                    str(min(2, os.cpu_count() or 1)))))
+_SPLIT = 1 << 14  # pairs below this stay on one thread
+_POOL = None
+
+
+def _chunks(m: int) -> list[tuple[int, int]]:
+    if THREADS < 2 or m < _SPLIT:
+        return [(0, m)]
+    step = -(-m // THREADS)
+    return [(i, min(i + step, m)) for i in range(0, m, step)]
+
+
+def _run(calls):
+    """Run the kernel calls (callables) on the thread pool; results in order."""
+    global _POOL
+    if len(calls) == 1:
+        return [calls[0]()]
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(THREADS, thread_name_prefix="zkarena-kernel")
+    return [f.result() for f in [_POOL.submit(c) for c in calls]]
 R = field.MODULUS
 _TO_INT = pow(2, -256, R)  # Montgomery form → value
 _FROM_INT = pow(2, 256, R)
@@ -59,8 +85,20 @@ def step_sums(w, p0, p1, q0, q1, lam: int) -> tuple[int, int]:
     b0 = b1 = (0, 0)
     if p0 is not None:
         b0, b1 = _addr(p0, 2 * m), _addr(p1, 2 * m)
-    t0, tinf = _c.step_sums(m, *ws, *b0, *b1, *a0, *a1, _mont(lam))
-    return _value(t0), _value(tinf)
+    lam_b = _mont(lam)
+
+    def call(lo, hi):
+        def at(a, k):  # the address of element k (0 stays 0: P = ones)
+            return (a[0] + k * a[1] if a[0] else 0, a[1])
+
+        return lambda: _c.step_sums(hi - lo, *at(ws, lo), *at(b0, 2 * lo), *at(b1, 2 * lo),
+                                    *at(a0, 2 * lo), *at(a1, 2 * lo), lam_b)
+
+    t0 = tinf = 0
+    for x, y in _run([call(lo, hi) for lo, hi in _chunks(m)]):
+        t0 += _value(x)
+        tinf += _value(y)
+    return t0 % R, tinf % R
 
 
 def _step_sums_numpy(w, p0, p1, q0, q1, lam: int) -> tuple[int, int]:
@@ -83,7 +121,10 @@ def fold(a: np.ndarray, r: int) -> np.ndarray:
     if not available():
         return a[0::2] + (a[1::2] - a[0::2]) * field.const(r)
     out = np.empty(m, dtype=FR)
-    _c.fold(m, *_addr(a, 2 * m), *_addr(out, m, writable=True), _mont(r))
+    (pa, sa), (po, so) = _addr(a, 2 * m), _addr(out, m, writable=True)
+    rb = _mont(r)
+    _run([(lambda lo=lo, hi=hi: _c.fold(hi - lo, pa + 2 * lo * sa, sa, po + lo * so, so, rb))
+          for lo, hi in _chunks(m)])
     return out
 
 
@@ -95,6 +136,13 @@ def pair_up(p: np.ndarray | None, q: np.ndarray) -> tuple[np.ndarray, np.ndarray
         return (q0 + q1 if p is None else p[0::2] * q1 + p[1::2] * q0), q0 * q1
     out_p, out_q = np.empty(m, dtype=FR), np.empty(m, dtype=FR)
     pa = (0, 0) if p is None else _addr(p, 2 * m)
-    _c.pair_up(m, *pa, *_addr(q, 2 * m), *_addr(out_p, m, writable=True),
-               *_addr(out_q, m, writable=True))
+    qa = _addr(q, 2 * m)
+    opa, oqa = _addr(out_p, m, writable=True), _addr(out_q, m, writable=True)
+
+    def call(lo, hi):
+        pp = (pa[0] + 2 * lo * pa[1] if pa[0] else 0, pa[1])
+        return lambda: _c.pair_up(hi - lo, *pp, qa[0] + 2 * lo * qa[1], qa[1],
+                                  opa[0] + lo * opa[1], opa[1], oqa[0] + lo * oqa[1], oqa[1])
+
+    _run([call(lo, hi) for lo, hi in _chunks(m)])
     return out_p, out_q

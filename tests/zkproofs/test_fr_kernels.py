@@ -102,3 +102,18 @@ def test_a_proof_is_the_same_bytes_with_and_without_the_kernels():
         env={**os.environ, "ZKARENA_NO_KERNELS": "1"}, check=True, cwd=root,
     )
     assert out.stdout.strip() == hashlib.sha256(writer.bytes()).hexdigest()
+
+
+def test_long_vectors_split_across_threads_give_the_same_results(monkeypatch):
+    rng = np.random.default_rng(9)
+    m = 3 * fr_kernels._SPLIT + 5
+    w = _random(rng, m)
+    q0, q1, p0, p1 = (_random(rng, 2 * m) for _ in range(4))
+    monkeypatch.setattr(fr_kernels, "THREADS", 1)
+    one = (fr_kernels.step_sums(w, p0, p1, q0, q1, 7), field.to_ints(fr_kernels.fold(q0, 11)),
+           [field.to_ints(a) for a in fr_kernels.pair_up(p0, q1)])
+    monkeypatch.setattr(fr_kernels, "THREADS", 3)
+    assert len(fr_kernels._chunks(m)) == 3
+    three = (fr_kernels.step_sums(w, p0, p1, q0, q1, 7), field.to_ints(fr_kernels.fold(q0, 11)),
+             [field.to_ints(a) for a in fr_kernels.pair_up(p0, q1)])
+    assert one == three

@@ -119,6 +119,7 @@ class _StepOracle:
         self.lam_c = field.const(lam)
         self.round = 0
         self.scale = 1  # Π eq(r_i, ρ_i) over the bound variables
+        self._eq_cache: dict[int, np.ndarray] = {}  # eq tables of this round, by size
 
     def _pair_weights(self, piece: Piece, rest: list[int]):
         """eq(rest, y) over the piece's stored pairs, and the sum over its tail pairs."""
@@ -127,7 +128,13 @@ class _StepOracle:
         high, low = rest[: len(rest) - b], rest[len(rest) - b :]
         sel = mle.eq_int(high, (piece.offset // 2) >> b) if high else 1
         stored = piece.stored // 2
-        table = mle.eq_table(low)[:stored] if stored else field.zeros(0)
+        if stored:
+            full = self._eq_cache.get(b)
+            if full is None:  # pieces of one size share it within a round
+                full = self._eq_cache[b] = mle.eq_table(low)
+            table = full[:stored]
+        else:
+            table = field.zeros(0)
         if sel != 1:
             table = table * field.const(sel)
         tail_weight = (sel - field.total(table)) % R if stored < pairs else 0
@@ -144,6 +151,7 @@ class _StepOracle:
         cur = self.point[k - 1 - self.round]
         rest = self.point[: k - 1 - self.round]
         h0 = hinf = 0
+        self._eq_cache = {}
         for mu, pieces in self.trees:
             pieces[:] = normalise(pieces)
             t0 = tinf = 0
