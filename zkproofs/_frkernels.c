@@ -228,10 +228,49 @@ static PyObject *pair_up(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* encode(n, const, k, col0, c0, col1, c1, col2, c2, out, s):
+ *   out[i] = const − Σ_{t<k} c_t·col_t[i]
+ * with col_t contiguous int64 arrays (any sign) and c_t given as c_t·2^512 mod r in
+ * Montgomery form (so that one Montgomery product with the plain integer col_t[i] gives
+ * c_t·col_t[i] in Montgomery form): the GKR's witness leaves α − enc(tuple) in one pass. */
+static PyObject *encode(PyObject *self, PyObject *args) {
+    Py_ssize_t n, k, out_stride;
+    unsigned long long col_addr[3], out_addr;
+    PyObject *const_b, *coef_b[3];
+    if (!PyArg_ParseTuple(args, "nSnKSKSKSKn", &n, &const_b, &k, &col_addr[0], &coef_b[0],
+                          &col_addr[1], &coef_b[1], &col_addr[2], &coef_b[2], &out_addr,
+                          &out_stride))
+        return NULL;
+    if (k < 0 || k > 3) {
+        PyErr_SetString(PyExc_ValueError, "one to three columns");
+        return NULL;
+    }
+    fr c0, coef[3];
+    if (parse_scalar(const_b, &c0) < 0) return NULL;
+    for (Py_ssize_t t = 0; t < k; t++)
+        if (parse_scalar(coef_b[t], &coef[t]) < 0) return NULL;
+    ARR(out);
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        fr acc = c0;
+        for (Py_ssize_t t = 0; t < k; t++) {
+            int64_t v = ((const int64_t *)(uintptr_t)col_addr[t])[i];
+            if (!v) continue;
+            fr x = {{v < 0 ? (uint64_t)(-v) : (uint64_t)v, 0, 0, 0}};
+            fr term = mul(coef[t], x);
+            acc = v < 0 ? add(acc, term) : sub(acc, term);
+        }
+        put(out, i, acc);
+    }
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"step_sums", step_sums, METH_VARARGS, "GKR step round sums (see the C source)."},
     {"fold", fold, METH_VARARGS, "Bind the lowest variable of a vector."},
     {"pair_up", pair_up, METH_VARARGS, "The next GKR layer of fractions."},
+    {"encode", encode, METH_VARARGS, "const − Σ c_t·col_t over int64 columns."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -146,3 +146,34 @@ def pair_up(p: np.ndarray | None, q: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
     _run([call(lo, hi) for lo, hi in _chunks(m)])
     return out_p, out_q
+
+
+def encode(constant: int, columns: list[np.ndarray], coeffs: list[int]) -> np.ndarray:
+    """constant − Σ_t coeffs_t·columns_t as a field vector, from int64 columns (|v| < 2^63)
+    of one length: the GKR's witness leaves α − (tag + Σ β^t·x_t) in one pass."""
+    n = len(columns[0]) if columns else 0
+    if not available() or not 1 <= len(columns) <= 3:
+        out = field.zeros(n) + field.const(constant)
+        for col, c in zip(columns, coeffs, strict=True):
+            out = out - field.from_int64(col) * field.const(c)
+        return out
+    cols = [np.ascontiguousarray(c, dtype=np.int64) for c in columns]
+    if any(len(c) != n for c in cols):
+        raise ValueError("columns of different lengths")
+    out = np.empty(n, dtype=FR)
+    po, so = _addr(out, n, writable=True)
+    scaled = [(c % R * pow(2, 512, R) % R).to_bytes(32, "little") for c in coeffs]
+    cb = _mont(constant)
+    k = len(cols)
+
+    def call(lo, hi):
+        args = []
+        for t in range(3):
+            if t < k:
+                args += [cols[t].__array_interface__["data"][0] + 8 * lo, scaled[t]]
+            else:
+                args += [0, bytes(32)]
+        return lambda: _c.encode(hi - lo, cb, k, *args, po + lo * so, so)
+
+    _run([call(lo, hi) for lo, hi in _chunks(n)])
+    return out

@@ -117,3 +117,19 @@ def test_long_vectors_split_across_threads_give_the_same_results(monkeypatch):
     three = (fr_kernels.step_sums(w, p0, p1, q0, q1, 7), field.to_ints(fr_kernels.fold(q0, 11)),
              [field.to_ints(a) for a in fr_kernels.pair_up(p0, q1)])
     assert one == three
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_encode(k):
+    rng = np.random.default_rng(k)
+    cols = [rng.integers(-(2**62), 2**62, 3000), rng.integers(0, 3, 3000),
+            rng.integers(-5, 5, 3000)][:k]
+    cols[0][:2] = [0, -(2**62)]
+    coeffs = [3, R - 1, 2**200 + 1][:k]
+    fast = fr_kernels.encode(R - 7, cols, coeffs)
+    saved = _numpy()
+    try:
+        slow = fr_kernels.encode(R - 7, cols, coeffs)
+    finally:
+        fr_kernels._c = saved
+    assert field.to_ints(fast) == field.to_ints(slow)

@@ -23,7 +23,7 @@ from dataclasses import field as dc_field
 
 import numpy as np
 
-from .. import field, mle, sigma
+from .. import field, fr_kernels, mle, sigma
 from ..commitments import hyrax
 from ..lookup import logup_gkr
 from ..lookup.logup_gkr.prover import Op
@@ -201,11 +201,9 @@ def _leaves(ctx: ProverContext, columns, alpha: int, beta: int) -> list:
         idx = np.flatnonzero(nonzero)
         stored = int(idx[-1]) + 1 if len(idx) else 0
         tag = table.tag(seg.kind)
-        enc = field.zeros(stored) + field.const(tag)
-        for i, col in enumerate(cols):
-            if stored:
-                enc = enc + field.from_int64(col[:stored]) * field.const(bpow[i])
-        blocks.append((off, 1 << seg.bits, field.const(alpha) - enc, alpha - tag))
+        q = fr_kernels.encode((alpha - tag) % R, [col[:stored] for col in cols],
+                              bpow[: len(cols)]) if stored else field.zeros(0)
+        blocks.append((off, 1 << seg.bits, q, alpha - tag))
     used = sum(1 << s.bits for s in sched.segments)
     for off, size in split_aligned(used, 1 << sched.leaf_bits):
         blocks.append((off, size, None, alpha - table.filler(beta)))
