@@ -23,6 +23,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 
+from .errors import VerificationError
+
 HASH_BYTES = 32
 # A proof for a tree of fewer than 2^63 leaves has at most 63 (inclusion) or 64
 # (consistency) hashes; anything longer is malformed, refused before any hashing.
@@ -32,7 +34,7 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 Lookup = Callable[[int, int], bytes]  # (level, index) → hash of a perfect subtree
 
 
-class MerkleError(ValueError):
+class MerkleError(VerificationError, ValueError):
     """A proof that does not verify, or arguments no tree of that size can have."""
 
 
