@@ -46,7 +46,13 @@ _GRANTED = (0, 1)  # PKIStatus granted, grantedWithMods
 
 
 class TimestampError(VerificationError):
-    """A timestamp token that does not show what it must (the message names the check)."""
+    """A timestamp token that does not show what it must (the message names the check;
+    ``reason`` is one of "malformed", "not_granted", "wrong_digest", "unlisted_authority",
+    "corrupted", "after_reveal")."""
+
+    def __init__(self, message: str, reason: str = "malformed"):
+        super().__init__(message)
+        self.reason = reason
 
 
 class AuthorityError(InvalidInputError):
@@ -207,7 +213,7 @@ def check_token(token: bytes, message: bytes, authorities: list[Authority], *,
     response = _decode(token)
     if response.status not in _GRANTED:
         raise TimestampError(f"the authority did not grant the timestamp (status "
-                             f"{response.status})")
+                             f"{response.status})", "not_granted")
     try:
         info = response.tst_info
         imprint = info.message_imprint
@@ -217,11 +223,11 @@ def check_token(token: bytes, message: bytes, authorities: list[Authority], *,
         raise TimestampError(f"the timestamp token is malformed: {exc}") from None
     if algorithm != "2.16.840.1.101.3.4.2.1":
         raise TimestampError(f"the token stamps a hash of type {algorithm}; zkarena asks for "
-                             "SHA-256")
+                             "SHA-256", "wrong_digest")
     expected = hashlib.sha256(message).digest()
     if stamped != expected:
         raise TimestampError(f"the token stamps another digest ({stamped.hex()[:16]}…), not "
-                             f"this commitment's ({expected.hex()[:16]}…)")
+                             f"this commitment's ({expected.hex()[:16]}…)", "wrong_digest")
     failures = []
     for authority in authorities:
         certs = authority.certificates
@@ -240,15 +246,15 @@ def check_token(token: bytes, message: bytes, authorities: list[Authority], *,
             raise TimestampError(
                 f"{authority.name} stamped it at {gen_time.isoformat()} (± "
                 f"{stamp.accuracy.total_seconds():g} s), not before the reveal at "
-                f"{before.isoformat()}")
+                f"{before.isoformat()}", "after_reveal")
         return stamp
     if any("signature failure" in str(exc) for _, exc in failures):
         raise TimestampError("the timestamp token's signature does not verify: it was altered "
-                             "or corrupted")
+                             "or corrupted", "corrupted")
     names = ", ".join(a.name for a, _ in failures)
     detail = "; ".join(f"{a.name}: {_short(exc)}" for a, exc in failures)
     raise TimestampError(f"the timestamp token is not signed by any of the competition's "
-                         f"timestamp authorities ({names}): {detail}")
+                         f"timestamp authorities ({names}): {detail}", "unlisted_authority")
 
 
 # ------------------------------------------------------------------ asking for one
