@@ -171,6 +171,7 @@ class CompetitionSerializer(serializers.ModelSerializer):
     page_url = serializers.SerializerMethodField()
     timestamp_authorities = serializers.SerializerMethodField()
     commit_time_evidence = serializers.SerializerMethodField()
+    reveal_log_index = serializers.SerializerMethodField()
 
     class Meta:
         model = Competition
@@ -204,6 +205,7 @@ class CompetitionSerializer(serializers.ModelSerializer):
             "page_url",
             "timestamp_authorities",
             "commit_time_evidence",
+            "reveal_log_index",
         ]
 
     def get_threshold(self, obj) -> str:
@@ -232,6 +234,11 @@ class CompetitionSerializer(serializers.ModelSerializer):
         """"rfc3161": each commitment carries a token from a listed authority; "site": the
         commit time is the site's signed word and the log's order only."""
         return "rfc3161" if obj.timestamp_authorities else "site"
+
+    def get_reveal_log_index(self, obj) -> int | None:
+        """The reveal's entry in the commitment log (null until the reveal is logged)."""
+        entry = obj.log_entries.filter(kind="reveal").only("index").first()
+        return entry.index if entry is not None else None
 
     def get_page_url(self, obj) -> str:
         page = reverse("competition-detail", args=[obj.slug])

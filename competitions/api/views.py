@@ -177,6 +177,7 @@ class CompetitionDetailView(APIView):
     @extend_schema(responses={200: s.CompetitionSerializer, 404: ERROR})
     def get(self, request, slug):
         competition = _competition(request, slug)
+        transparency.ensure_reveal_logged(competition)
         return Response(s.CompetitionSerializer(competition, context={"request": request}).data)
 
 
