@@ -19,7 +19,6 @@ import sys
 from .. import __version__
 from .. import client as api
 from .audit import cmd_audit
-from .transparency import cmd_witness
 from .common import EXIT_BAD_INPUT, EXIT_CODES_HELP, EXIT_NETWORK, UsageError
 from .offline import cmd_commit, cmd_competition_init, cmd_prove, cmd_verify
 from .organizer import (
@@ -35,6 +34,7 @@ from .remote import (
     cmd_status,
     cmd_submit,
 )
+from .transparency import cmd_witness
 
 
 def cmd_bench(args) -> int:
