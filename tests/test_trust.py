@@ -58,7 +58,6 @@ from tests.competitions.helpers import (
     upload,
 )
 from tests.test_client_flow import PASSWORD, calibration, identity_onnx
-from tests.tsa import tsas  # noqa: F401 - the fixture
 from tests.zkproofs.cli_helpers import run_cli
 from zkproofs import client as api
 from zkproofs import commitlog, merkle, timestamps
