@@ -237,6 +237,9 @@ class CompetitionSerializer(serializers.ModelSerializer):
 
     def get_reveal_log_index(self, obj) -> int | None:
         """The reveal's entry in the commitment log (null until the reveal is logged)."""
+        prefetched = getattr(obj, "reveal_entries", None)
+        if prefetched is not None:
+            return prefetched[0].index if prefetched else None
         entry = obj.log_entries.filter(kind="reveal").only("index").first()
         return entry.index if entry is not None else None
 

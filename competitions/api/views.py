@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db.models import Prefetch
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -24,7 +25,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from .. import login_guard, selectors
-from ..models import Competition, DataFile, ModelCommitment, Submission
+from ..models import Competition, DataFile, LogEntry, ModelCommitment, Submission
 from ..services import commitments as commitment_service
 from ..services import competitions as competition_service
 from ..services import data_files as data_file_service
@@ -148,7 +149,10 @@ class CompetitionListView(generics.ListCreateAPIView):
 
     def get_queryset(self):
         return selectors.competitions_visible_to(self.request.user).prefetch_related(
-            "data_files"
+            "data_files",
+            # The reveal's log entry, for `reveal_log_index` (one query for the page).
+            Prefetch("log_entries", queryset=LogEntry.objects.filter(kind="reveal").only(
+                "index", "competition_id"), to_attr="reveal_entries"),
         )
 
     def get_serializer_class(self):
