@@ -74,7 +74,7 @@ def contest() -> Competition:
             **commitment_files(committed),
         )  # fmt: skip
         registered.append((user, committed, record))
-    for i, ((name, claim), (user, committed, record)) in enumerate(
+    for i, ((_name, claim), (user, committed, record)) in enumerate(
         zip(CLAIMS.items(), registered, strict=True)
     ):
         proof = prove(comp, user, committed, claimed=claim)
