@@ -14,7 +14,7 @@ SERVICES ?= postgresql redis rabbitmq
 # Two workers for two cores; pytest-django gives each worker its own test database.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: venv services browser lint test demo dist
+.PHONY: venv services browser tsa lint test demo dist
 
 venv: $(STAMP)
 
@@ -36,11 +36,15 @@ services:
 browser:
 	scripts/ensure-chromium.sh
 
+# OpenSSL's `ts`: the real local RFC 3161 timestamp authority of the tests (scripts/local_tsa.py).
+tsa:
+	scripts/ensure-openssl.sh
+
 lint: venv
 	$(BIN)/ruff check .
 
 # Lint first (it is quick), so that pytest's summary is the last thing printed.
-test: venv services browser
+test: venv services browser tsa
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -172,6 +172,11 @@ class Competition(models.Model):
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    # The RFC 3161 timestamp authorities whose tokens commitments must carry
+    # ([{name, url, certificate}], zkproofs.timestamps); empty: no independent timestamps,
+    # the commit time is the site's word (and the log's order). Fixed at creation.
+    timestamp_authorities = models.JSONField(default=list, blank=True, editable=False)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -253,6 +258,12 @@ class Competition(models.Model):
     def is_revealed(self, now: datetime | None = None) -> bool:
         return self.has_test_set and (now or timezone.now()) >= self.reveal_at
 
+    def authorities(self):
+        """The listed timestamp authorities (zkproofs.timestamps.Authority)."""
+        from zkproofs.timestamps import authorities_from_list
+
+        return authorities_from_list(self.timestamp_authorities or [])
+
     def spec(self) -> CompetitionSpec:
         """The public description proofs are bound to (needs the test set)."""
         if not self.has_test_set:
@@ -321,6 +332,11 @@ class ModelCommitment(models.Model):
     # stay checkable after a key rotation).
     receipt_signature = models.BinaryField()
     receipt_public_key = models.CharField(max_length=96)
+    # The RFC 3161 timestamp response the competitor obtained (zkproofs.timestamps), checked
+    # when registered; empty when the competition lists no authority.
+    timestamp_token = models.BinaryField(blank=True, default=b"")
+    timestamp_authority = models.CharField(max_length=100, blank=True)
+    timestamped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -465,3 +481,73 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# --------------------------------------------------------------------- the commitment log
+
+
+class LogEntryKind(models.TextChoices):
+    COMMITMENT = "commitment", "Commitment"
+    REVEAL = "reveal", "Reveal"
+
+
+class LogState(models.Model):
+    """The append-only log's current size and frontier (the right edge of its Merkle tree,
+    zkproofs.merkle): one row, locked (SELECT … FOR UPDATE) by every append, which orders
+    all appends site-wide."""
+
+    size = models.PositiveBigIntegerField(default=0)
+    frontier = models.BinaryField(default=b"")
+
+
+class LogEntry(models.Model):
+    """Entry ``index`` of the log: the canonical bytes of a zkproofs.commitlog entry."""
+
+    index = models.PositiveBigIntegerField(unique=True)
+    kind = models.CharField(max_length=16, choices=LogEntryKind.choices)
+    data = models.BinaryField()
+    competition = models.ForeignKey(
+        Competition, on_delete=models.PROTECT, related_name="log_entries"
+    )
+    commitment = models.OneToOneField(
+        ModelCommitment, null=True, blank=True, on_delete=models.PROTECT, related_name="log_entry"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["competition"], condition=Q(kind="reveal"), name="log_one_reveal"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=LogEntryKind.values), name="log_entry_kind"
+            ),
+        ]
+
+
+class LogNode(models.Model):
+    """The hash of a perfect subtree of the log: 2^level leaves from position · 2^level
+    (level 0: the leaf hashes). Written once, when the append completes the subtree."""
+
+    level = models.PositiveSmallIntegerField()
+    position = models.PositiveBigIntegerField()
+    hash = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["level", "position"], name="log_node_unique"),
+        ]
+
+
+class LogHead(models.Model):
+    """A signed tree head (zkproofs.commitlog.TreeHead), one per size the log had."""
+
+    tree_size = models.PositiveBigIntegerField(unique=True)
+    root_hash = models.BinaryField()
+    timestamp = models.DateTimeField()
+    signature = models.BinaryField()
+    public_key = models.CharField(max_length=96)
+
+    class Meta:
+        ordering = ["-tree_size"]

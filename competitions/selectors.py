@@ -54,8 +54,9 @@ def commitments_of(competition: Competition) -> QuerySet[ModelCommitment]:
     # The large byte columns are left out of listings.
     return (
         ModelCommitment.objects.filter(competition=competition)
-        .select_related("competitor", "competition")
-        .defer("architecture", "commitment", "knowledge_proof")
+        .select_related("competitor", "competition", "log_entry")
+        .defer("architecture", "commitment", "knowledge_proof", "timestamp_token",
+               "log_entry__data")
     )
 
 

@@ -382,6 +382,9 @@ def submission_detail(request, pk):
         "site_url": request.build_absolute_uri("/").rstrip("/"),
         "install_line": settings.ZKARENA_INSTALL_LINE,
         "architecture_summary": _architecture_summary(commitment.architecture),
+        "log_index": getattr(getattr(commitment, "log_entry", None), "index", None),
+        "reveal_index": submission.competition.log_entries.filter(kind="reveal")
+        .values_list("index", flat=True).first(),
     }
     return render(request, "competitions/submission_detail.html", context)
 

@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+# Real RFC 3161 timestamp authorities (OpenSSL's ts), started once per session when a test
+# asks for them.
+from tests.tsa import tsas  # noqa: F401 - a fixture
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 RunPython = Callable[..., subprocess.CompletedProcess[str]]

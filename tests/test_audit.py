@@ -63,13 +63,20 @@ def contest() -> Competition:
     comp = competition_service.upload_test_set(
         comp, by=organizer, upload=upload("test.npz", npz_bytes(x, y)), now=created
     )
-    for i, (name, claim) in enumerate(CLAIMS.items()):
+    # Every commitment before the reveal (once a proof is taken the reveal is in the
+    # commitment log, and nothing may follow it), then the proofs.
+    registered = []
+    for i, name in enumerate(CLAIMS):
         user = User.objects.create_user(name, f"{name}@example.org", "pw")
         committed = commit(comp, user)
         record = commitment_service.register_commitment(
             competition=comp, competitor=user, now=created + timedelta(minutes=i),
             **commitment_files(committed),
         )  # fmt: skip
+        registered.append((user, committed, record))
+    for i, ((_name, claim), (user, committed, record)) in enumerate(
+        zip(CLAIMS.items(), registered, strict=True)
+    ):
         proof = prove(comp, user, committed, claimed=claim)
         sub = submission_service.create_submission(
             competition=comp, competitor=user, commitment_id=record.pk,

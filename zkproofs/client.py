@@ -346,16 +346,37 @@ class Client:
     # ------------------------------------------------------------ commitments, submissions
 
     def register_commitment(self, slug: str, architecture: bytes, commitment: bytes,
-                            knowledge_proof: bytes) -> dict:
-        return self.request(
-            "POST",
-            f"/api/competitions/{_slug(slug)}/commitments/",
-            files={
-                "architecture": UploadFile("architecture.bin", architecture),
-                "commitment": UploadFile("commitment.bin", commitment),
-                "knowledge_proof": UploadFile("knowledge_proof.bin", knowledge_proof),
-            },
-        )
+                            knowledge_proof: bytes, timestamp_token: bytes | None = None) -> dict:
+        files = {
+            "architecture": UploadFile("architecture.bin", architecture),
+            "commitment": UploadFile("commitment.bin", commitment),
+            "knowledge_proof": UploadFile("knowledge_proof.bin", knowledge_proof),
+        }
+        if timestamp_token is not None:
+            files["timestamp_token"] = UploadFile("token.tsr", timestamp_token,
+                                                  "application/timestamp-reply")
+        return self.request("POST", f"/api/competitions/{_slug(slug)}/commitments/",
+                            files=files)
+
+    # ------------------------------------------------------------ the commitment log
+
+    def log_head(self) -> dict:
+        return self.request("GET", "/api/log/", auth=False)
+
+    def log_inclusion(self, index: int, tree_size: int) -> dict:
+        return self.request("GET", "/api/log/inclusion/", auth=False,
+                            query={"index": int(index), "tree_size": int(tree_size)})
+
+    def log_consistency(self, first: int, second: int) -> dict:
+        return self.request("GET", "/api/log/consistency/", auth=False,
+                            query={"first": int(first), "second": int(second)})
+
+    def log_entries(self, start: int, end: int) -> list[dict]:
+        body = self.request("GET", "/api/log/entries/", auth=False,
+                            query={"start": int(start), "end": int(end)})
+        if not isinstance(body, dict) or not isinstance(body.get("entries"), list):
+            raise ServerError("/api/log/entries/: unexpected answer from the site")
+        return body["entries"]
 
     def commitments(self, slug: str, *, mine: bool = False) -> list[dict]:
         query = {"mine": 1} if mine else None

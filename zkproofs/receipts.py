@@ -152,8 +152,15 @@ class ReceiptSigningKey:
     ) -> bytes:
         """Sign ``receipt``. ``rng`` is for tests only (``ProverRandomness.for_tests``): the
         nonce is always hedged with the key and the message."""
+        return self.sign_message(receipt.canonical_bytes(), backend, rng=rng)
+
+    def sign_message(
+        self, message: bytes, backend: str = "native", *, rng: ProverRandomness | None = None
+    ) -> bytes:
+        """Sign any message of the site's: a receipt, a signed tree head of the commitment
+        log (``zkproofs.commitlog``). Each kind starts with its own tag ("zkarena/receipt",
+        "zkarena/tree-head"), so no message of one kind is a message of another."""
         grp, _ = _base(backend)
-        message = receipt.canonical_bytes()
         public = self.public_key(backend)
         rng = rng or ProverRandomness()
         rng.hedge(b"key", self.to_bytes())
@@ -177,17 +184,25 @@ def verify_receipt(
     public_key: bytes, receipt: Receipt, signature: bytes, backend: str = "native"
 ) -> None:
     """Raise VerificationError unless ``signature`` is the site's signature on ``receipt``."""
+    verify_message(public_key, receipt.canonical_bytes(), signature, backend, what="receipt")
+
+
+def verify_message(
+    public_key: bytes, message: bytes, signature: bytes, backend: str = "native", *,
+    what: str = "message",
+) -> None:
+    """Raise VerificationError unless ``signature`` is the site's signature on ``message``."""
     grp, base = _base(backend)
     if len(signature) != SIGNATURE_BYTES:
-        raise VerificationError(f"a receipt signature is {SIGNATURE_BYTES} bytes")
+        raise VerificationError(f"a {what} signature is {SIGNATURE_BYTES} bytes")
     try:
         X = grp.decode(public_key)
         R = grp.decode(signature[:48])
         s = field.decode_scalar(signature[48:])
     except (PointDecodeError, field.ScalarDecodeError) as exc:
-        raise VerificationError(f"malformed receipt signature or key: {exc}") from None
+        raise VerificationError(f"malformed {what} signature or key: {exc}") from None
     if grp.is_identity(X):
-        raise VerificationError("the receipt public key is the identity")
-    e = _challenge(public_key, signature[:48], receipt.canonical_bytes())
+        raise VerificationError(f"the {what} public key is the identity")
+    e = _challenge(public_key, signature[:48], message)
     if not grp.eq(grp.mul(base, s), grp.add(R, grp.mul(X, e))):
-        raise VerificationError("the receipt signature does not verify")
+        raise VerificationError(f"the {what} signature does not verify")

@@ -33,6 +33,21 @@ def _absolute(request, path: str) -> str:
 # ------------------------------------------------------------------------ competitions
 
 
+class TimestampAuthorityInputSerializer(serializers.Serializer):
+    name = serializers.CharField(min_length=1, max_length=100)
+    url = serializers.CharField(
+        min_length=8, max_length=500, help_text="Where `zkarena commit` asks for tokens."
+    )
+    certificate = serializers.CharField(
+        min_length=1, max_length=32768,
+        help_text="PEM: the authority's trust anchor (root CA) first, then any intermediates.",
+    )
+
+
+class TimestampAuthoritySerializer(TimestampAuthorityInputSerializer):
+    fingerprint = serializers.CharField(help_text="SHA-256 of the trust anchor (DER), hex.")
+
+
 class CompetitionCreateSerializer(serializers.Serializer):
     """Types and the integer ranges the service accepts (so that the schema states them);
     the service still decides (services/competitions.py)."""
@@ -82,6 +97,11 @@ class CompetitionCreateSerializer(serializers.Serializer):
     )
     reveal_at = serializers.DateTimeField()
     proof_deadline = serializers.DateTimeField()
+    timestamp_authorities = TimestampAuthorityInputSerializer(
+        many=True, required=False, max_length=8,
+        help_text="RFC 3161 timestamp authorities; each commitment must then carry a token "
+        "from one of them dated before the reveal. Fixed at creation.",
+    )
 
     def validate_threshold(self, value):
         # A JSON number has already gone through a float; only text keeps the exact value.
@@ -149,6 +169,9 @@ class CompetitionSerializer(serializers.ModelSerializer):
     spec = serializers.SerializerMethodField()
     data_files = serializers.SerializerMethodField()
     page_url = serializers.SerializerMethodField()
+    timestamp_authorities = serializers.SerializerMethodField()
+    commit_time_evidence = serializers.SerializerMethodField()
+    reveal_log_index = serializers.SerializerMethodField()
 
     class Meta:
         model = Competition
@@ -180,6 +203,9 @@ class CompetitionSerializer(serializers.ModelSerializer):
             "spec",
             "data_files",
             "page_url",
+            "timestamp_authorities",
+            "commit_time_evidence",
+            "reveal_log_index",
         ]
 
     def get_threshold(self, obj) -> str:
@@ -199,6 +225,23 @@ class CompetitionSerializer(serializers.ModelSerializer):
     def get_data_files(self, obj):
         # Prefetched by the views that list competitions (one query for all of them).
         return DataFileSerializer(obj.data_files.all(), many=True, context=self.context).data
+
+    @extend_schema_field(TimestampAuthoritySerializer(many=True))
+    def get_timestamp_authorities(self, obj):
+        return [a.to_dict() for a in obj.authorities()]
+
+    def get_commit_time_evidence(self, obj) -> str:
+        """"rfc3161": each commitment carries a token from a listed authority; "site": the
+        commit time is the site's signed word and the log's order only."""
+        return "rfc3161" if obj.timestamp_authorities else "site"
+
+    def get_reveal_log_index(self, obj) -> int | None:
+        """The reveal's entry in the commitment log (null until the reveal is logged)."""
+        prefetched = getattr(obj, "reveal_entries", None)
+        if prefetched is not None:
+            return prefetched[0].index if prefetched else None
+        entry = obj.log_entries.filter(kind="reveal").only("index").first()
+        return entry.index if entry is not None else None
 
     def get_page_url(self, obj) -> str:
         page = reverse("competition-detail", args=[obj.slug])
@@ -253,11 +296,18 @@ def receipt_data(record: ModelCommitment) -> dict:
     }
 
 
+class CommitmentTimestampSerializer(serializers.Serializer):
+    authority = serializers.CharField()
+    time = serializers.DateTimeField()
+
+
 class CommitmentSerializer(serializers.ModelSerializer):
     competition = serializers.CharField(source="competition.slug", read_only=True)
     competitor = serializers.CharField(source="competitor.username", read_only=True)
     competitor_id = serializers.UUIDField(source="competitor.uuid", read_only=True)
     receipt = serializers.SerializerMethodField()
+    timestamp = serializers.SerializerMethodField()
+    log_index = serializers.SerializerMethodField()
 
     class Meta:
         model = ModelCommitment
@@ -272,10 +322,24 @@ class CommitmentSerializer(serializers.ModelSerializer):
             "commitment_digest",
             "created_at",
             "receipt",
+            "timestamp",
+            "log_index",
         ]
 
     def get_receipt(self, obj) -> ReceiptSerializer:
         return receipt_data(obj)
+
+    @extend_schema_field(CommitmentTimestampSerializer(allow_null=True))
+    def get_timestamp(self, obj):
+        """The RFC 3161 stamp checked at registration (null: none, the site's word only)."""
+        if obj.timestamped_at is None:
+            return None
+        return {"authority": obj.timestamp_authority, "time": obj.timestamped_at}
+
+    def get_log_index(self, obj) -> int | None:
+        """Its entry in the site's commitment log (GET /api/log/…)."""
+        entry = getattr(obj, "log_entry", None)
+        return entry.index if entry is not None else None
 
 
 class CommitmentDetailSerializer(CommitmentSerializer):
@@ -284,6 +348,7 @@ class CommitmentDetailSerializer(CommitmentSerializer):
     architecture = serializers.SerializerMethodField()
     architecture_json = serializers.SerializerMethodField()
     commitment = serializers.SerializerMethodField()
+    timestamp_token = serializers.SerializerMethodField()
 
     class Meta(CommitmentSerializer.Meta):
         fields = [
@@ -291,7 +356,13 @@ class CommitmentDetailSerializer(CommitmentSerializer):
             "architecture",
             "architecture_json",
             "commitment",
+            "timestamp_token",
         ]
+
+    def get_timestamp_token(self, obj) -> str | None:
+        """The RFC 3161 timestamp response (DER, hex), as the competitor uploaded it."""
+        token = bytes(obj.timestamp_token or b"")
+        return token.hex() if token else None
 
     def get_architecture(self, obj) -> str:
         return bytes(obj.architecture).hex()
@@ -307,6 +378,12 @@ class CommitmentUploadSerializer(serializers.Serializer):
     architecture = serializers.FileField(help_text="Canonical architecture encoding (ZKAR).")
     commitment = serializers.FileField(help_text="Canonical weight commitment C_W (ZKCW).")
     knowledge_proof = serializers.FileField(help_text="Proof of knowledge of the opening (ZKPK).")
+    timestamp_token = serializers.FileField(
+        required=False,
+        help_text="RFC 3161 TimeStampResp (DER) over the commitment statement "
+        "(zkproofs.timestamps), from one of the competition's listed authorities; required "
+        "when it lists any.",
+    )
 
 
 # ------------------------------------------------------------------------- submissions
@@ -457,3 +534,52 @@ def leaderboard_payload(competition: Competition, rows, *, page: dict | None = N
             for r in rows
         ],
     }
+
+
+# ------------------------------------------------------------------------- the log
+
+
+class SignedTreeHeadSerializer(serializers.Serializer):
+    tree_size = serializers.IntegerField()
+    timestamp = serializers.DateTimeField()
+    timestamp_us = serializers.IntegerField(help_text="The signed time, UTC microseconds.")
+    root_hash = serializers.CharField()
+    signature = serializers.CharField(help_text="Schnorr over BLS12-381 G1 (the receipt key).")
+    public_key = serializers.CharField()
+
+
+class InclusionQuerySerializer(serializers.Serializer):
+    index = serializers.IntegerField(min_value=0, max_value=2**62)
+    tree_size = serializers.IntegerField(min_value=1, max_value=2**62)
+
+
+class InclusionProofSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    tree_size = serializers.IntegerField()
+    leaf_hash = serializers.CharField()
+    audit_path = serializers.ListField(child=serializers.CharField())
+
+
+class ConsistencyQuerySerializer(serializers.Serializer):
+    first = serializers.IntegerField(min_value=0, max_value=2**62)
+    second = serializers.IntegerField(min_value=0, max_value=2**62)
+
+
+class ConsistencyProofSerializer(serializers.Serializer):
+    first = serializers.IntegerField()
+    second = serializers.IntegerField()
+    consistency_path = serializers.ListField(child=serializers.CharField())
+
+
+class EntriesQuerySerializer(serializers.Serializer):
+    start = serializers.IntegerField(min_value=0, max_value=2**62)
+    end = serializers.IntegerField(
+        min_value=1, max_value=2**62, help_text="Exclusive; at most 1000 entries a request."
+    )
+
+
+class LogEntrySerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    kind = serializers.CharField()
+    competition = serializers.CharField(help_text="The competition's slug.")
+    data = serializers.CharField(help_text="The entry's canonical bytes (zkproofs.commitlog), hex.")

@@ -8,6 +8,10 @@ urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("me/", views.MeView.as_view(), name="api-me"),
     path("receipt-key/", views.ReceiptKeyView.as_view(), name="api-receipt-key"),
+    path("log/", views.LogHeadView.as_view(), name="api-log-head"),
+    path("log/inclusion/", views.LogInclusionView.as_view(), name="api-log-inclusion"),
+    path("log/consistency/", views.LogConsistencyView.as_view(), name="api-log-consistency"),
+    path("log/entries/", views.LogEntriesView.as_view(), name="api-log-entries"),
     path("competitions/", views.CompetitionListView.as_view(), name="api-competitions"),
     path(
         "competitions/<slug:slug>/",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db.models import Prefetch
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -24,13 +25,14 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from .. import login_guard, selectors
-from ..models import Competition, DataFile, ModelCommitment, Submission
+from ..models import Competition, DataFile, LogEntry, ModelCommitment, Submission
 from ..services import commitments as commitment_service
 from ..services import competitions as competition_service
 from ..services import data_files as data_file_service
 from ..services import receipts as receipt_service
 from ..services import submissions as submission_service
-from ..services.errors import ErrorCode, NotFound, NotPermitted
+from ..services import transparency
+from ..services.errors import ErrorCode, InvalidInput, NotFound, NotPermitted
 from . import serializers as s
 from .pagination import BoundedLimitOffsetPagination
 from .renderers import CSVRenderer
@@ -147,7 +149,10 @@ class CompetitionListView(generics.ListCreateAPIView):
 
     def get_queryset(self):
         return selectors.competitions_visible_to(self.request.user).prefetch_related(
-            "data_files"
+            "data_files",
+            # The reveal's log entry, for `reveal_log_index` (one query for the page).
+            Prefetch("log_entries", queryset=LogEntry.objects.filter(kind="reveal").only(
+                "index", "competition_id"), to_attr="reveal_entries"),
         )
 
     def get_serializer_class(self):
@@ -176,6 +181,7 @@ class CompetitionDetailView(APIView):
     @extend_schema(responses={200: s.CompetitionSerializer, 404: ERROR})
     def get(self, request, slug):
         competition = _competition(request, slug)
+        transparency.ensure_reveal_logged(competition)
         return Response(s.CompetitionSerializer(competition, context={"request": request}).data)
 
 
@@ -189,6 +195,7 @@ class TestSetView(APIView):
     @extend_schema(responses={200: s.TestSetInfoSerializer, 404: ERROR})
     def get(self, request, slug):
         competition = _competition(request, slug)
+        transparency.ensure_reveal_logged(competition)  # before the salt is served
         info = s.test_set_info(competition, request)
         if info is None:
             return Response(
@@ -236,6 +243,7 @@ class TestSetDataView(APIView):
                 f"the test set is revealed at {competition.reveal_at.isoformat()}",
                 code=ErrorCode.NOT_REVEALED,
             )
+        transparency.ensure_reveal_logged(competition)
         return FileResponse(
             _stored_file(competition.test_set_file, "test set"),
             as_attachment=True,
@@ -289,6 +297,7 @@ class CommitmentListView(generics.ListAPIView):
             architecture=data.validated_data["architecture"],
             commitment=data.validated_data["commitment"],
             knowledge_proof=data.validated_data["knowledge_proof"],
+            timestamp_token=data.validated_data.get("timestamp_token"),
         )
         out = s.CommitmentDetailSerializer(record, context={"request": request})
         return Response(out.data, status=status.HTTP_201_CREATED)
@@ -509,3 +518,79 @@ class LeaderboardView(APIView):
                 f'attachment; filename="{competition.slug}-leaderboard.csv"'
             )
         return response
+
+
+# ------------------------------------------------------------------ the commitment log
+
+
+def _query(request, serializer_class) -> dict:
+    data = serializer_class(data=request.query_params)
+    data.is_valid(raise_exception=True)
+    return data.validated_data
+
+
+class LogHeadView(APIView):
+    """The commitment log's latest signed tree head (RFC 9162 hashing; signed with the
+    receipt key). `zkarena witness URL` keeps what it saw and checks each new head against it."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=s.SignedTreeHeadSerializer, auth=[])
+    def get(self, request):
+        return Response(transparency.signed_head(transparency.latest_head()))
+
+
+class LogInclusionView(APIView):
+    """The audit path of entry `index` in the tree of `tree_size` entries."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[s.InclusionQuerySerializer],
+                   responses={200: s.InclusionProofSerializer, 400: ERROR}, auth=[])  # fmt: skip
+    def get(self, request):
+        q = _query(request, s.InclusionQuerySerializer)
+        return Response(transparency.inclusion(q["index"], q["tree_size"]))
+
+
+class LogConsistencyView(APIView):
+    """The consistency proof between the trees of `first` and `second` entries."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[s.ConsistencyQuerySerializer],
+                   responses={200: s.ConsistencyProofSerializer, 400: ERROR}, auth=[])  # fmt: skip
+    def get(self, request):
+        q = _query(request, s.ConsistencyQuerySerializer)
+        return Response(transparency.consistency(q["first"], q["second"]))
+
+
+MAX_LOG_ENTRIES = 1000
+
+
+class LogEntriesView(APIView):
+    """Entries `start` to `end` (exclusive, at most 1000), as their canonical bytes."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[s.EntriesQuerySerializer],
+        responses={200: inline_serializer("LogEntries", {
+            "entries": s.LogEntrySerializer(many=True)}), 400: ERROR},
+        auth=[],
+    )  # fmt: skip
+    def get(self, request):
+        q = _query(request, s.EntriesQuerySerializer)
+        start, end = q["start"], q["end"]
+        if not start < end <= start + MAX_LOG_ENTRIES:
+            raise InvalidInput(f"ask for 1 to {MAX_LOG_ENTRIES} entries (start < end)",
+                               code=ErrorCode.LOG_OUT_OF_RANGE, field="end")  # fmt: skip
+        rows = transparency.entries(start, end)
+        slugs = dict(Competition.objects.filter(
+            pk__in={r.competition_id for r in rows}).values_list("pk", "slug"))  # fmt: skip
+        return Response({"entries": [
+            {"index": r.index, "kind": r.kind, "competition": slugs.get(r.competition_id, ""),
+             "data": bytes(r.data).hex()} for r in rows]})  # fmt: skip

@@ -16,7 +16,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from zkproofs import formats
+from zkproofs import commitlog, formats, timestamps
 from zkproofs.accuracy import verify_commitment
 from zkproofs.errors import VerificationError
 from zkproofs.ml.architecture import (
@@ -29,7 +29,7 @@ from zkproofs.params import ROW_WIDTH
 from zkproofs.receipts import Receipt
 
 from ..models import Competition, ModelCommitment, Participation, Phase, User
-from . import receipts
+from . import receipts, transparency
 from .errors import Conflict, ErrorCode, InvalidInput, NotPermitted
 from .uploads import Upload, read_bytes
 
@@ -106,6 +106,49 @@ def _verify(competition: Competition, competitor: User, arch_raw, commitment, kn
         ) from None
 
 
+_TIMESTAMP_CODES = {
+    "malformed": ErrorCode.INVALID_TIMESTAMP,
+    "not_granted": ErrorCode.INVALID_TIMESTAMP,
+    "wrong_digest": ErrorCode.TIMESTAMP_WRONG_DIGEST,
+    "unlisted_authority": ErrorCode.TIMESTAMP_UNLISTED_AUTHORITY,
+    "corrupted": ErrorCode.TIMESTAMP_CORRUPTED,
+    "after_reveal": ErrorCode.TIMESTAMP_AFTER_REVEAL,
+}
+
+
+def _check_timestamp(competition: Competition, competitor: User, info, token: Upload | None):
+    """The RFC 3161 stamp on this commitment, checked (None when the competition lists no
+    authority): over this commitment's statement, by a listed authority, before the reveal."""
+    authorities = competition.authorities()
+    if not authorities:
+        if token is not None:
+            raise InvalidInput(
+                "this competition lists no timestamp authority; commit without a token",
+                code=ErrorCode.TIMESTAMP_NOT_ACCEPTED, field="timestamp_token",
+            )  # fmt: skip
+        return None, b""
+    if token is None:
+        names = ", ".join(a.name for a in authorities)
+        raise InvalidInput(
+            f"this competition requires an RFC 3161 timestamp token on each commitment, from "
+            f"one of: {names} (`zkarena commit` obtains one)",
+            code=ErrorCode.TIMESTAMP_REQUIRED, field="timestamp_token",
+        )  # fmt: skip
+    raw = read_bytes(token, limit=timestamps.MAX_TOKEN_BYTES, what="timestamp token",
+                     field="timestamp_token")  # fmt: skip
+    message = timestamps.commitment_message(competition.uuid, competitor.uuid,
+                                            info.architecture_digest, info.commitment_digest)
+    try:
+        stamp = timestamps.check_token(raw, message, authorities, before=competition.reveal_at)
+    except timestamps.TimestampError as exc:
+        raise InvalidInput(
+            f"the timestamp token was refused: {exc}",
+            code=_TIMESTAMP_CODES.get(exc.reason, ErrorCode.INVALID_TIMESTAMP),
+            field="timestamp_token",
+        ) from None
+    return stamp, raw
+
+
 def register_commitment(
     *,
     competition: Competition,
@@ -113,6 +156,7 @@ def register_commitment(
     architecture: Upload,
     commitment: Upload,
     knowledge_proof: Upload,
+    timestamp_token: Upload | None = None,
     now: datetime | None = None,
 ) -> ModelCommitment:
     if not competitor.is_active:
@@ -152,6 +196,7 @@ def register_commitment(
         raise InvalidInput(
             "the commitment does not match its architecture", code=ErrorCode.INVALID_COMMITMENT
         )
+    stamp, token_raw = _check_timestamp(competition, competitor, info, timestamp_token)
 
     spec_digest = competition.test_set_digest
     try:
@@ -161,6 +206,12 @@ def register_commitment(
             locked = Competition.objects.select_for_update().get(pk=competition.pk)
             now = now or timezone.now()
             _require_open(locked, now)
+            if transparency.reveal_entry(locked) is not None:
+                # The log already holds this competition's reveal: nothing may follow it.
+                raise Conflict(
+                    "commitments closed at the reveal, which is in the log",
+                    code=ErrorCode.COMMITMENTS_CLOSED,
+                )
             if locked.test_set_digest != spec_digest:
                 raise Conflict(
                     "the test set changed while the commitment was checked; commit again",
@@ -199,7 +250,15 @@ def register_commitment(
                 created_at=now,
                 receipt_signature=signature,
                 receipt_public_key=public_key.hex(),
+                timestamp_token=token_raw,
+                timestamp_authority=stamp.authority.name if stamp else "",
+                timestamped_at=stamp.time if stamp else None,
             )
+            token_digest = timestamps.token_digest(token_raw) if token_raw else None
+            transparency.append(
+                commitlog.CommitmentEntry.from_receipt(receipt, token_digest),
+                competition=locked, commitment=record, now=now,
+            )  # fmt: skip
     except IntegrityError:
         # Two requests raced with the same commitment: the unique index decided.
         if ModelCommitment.objects.filter(commitment_digest=commitment_digest).exists():

@@ -20,6 +20,7 @@ from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from zkproofs import timestamps
 from zkproofs.competition import SpecError, parse_threshold
 from zkproofs.ml import architecture as arch_limits
 from zkproofs.ml import datasets
@@ -67,6 +68,9 @@ class CompetitionInput:
     rules: str = ""
     data_description: str = ""
     data_licence: str = ""
+    # RFC 3161 timestamp authorities ({name, url, certificate} each; zkproofs.timestamps):
+    # every commitment must then carry a token from one of them dated before the reveal.
+    timestamp_authorities: tuple = ()
 
 
 def _require(condition: bool, message: str, field: str) -> None:
@@ -179,6 +183,15 @@ def _validate(data: CompetitionInput, now: datetime) -> Fraction:
     return threshold
 
 
+def _authorities(data: CompetitionInput) -> list[dict]:
+    try:
+        authorities = timestamps.authorities_from_list(list(data.timestamp_authorities or ()))
+    except timestamps.AuthorityError as exc:
+        raise InvalidInput(str(exc), code=ErrorCode.INVALID_TIMESTAMP_AUTHORITY,
+                           field="timestamp_authorities") from None  # fmt: skip
+    return [{"name": a.name, "url": a.url, "certificate": a.certificate_pem} for a in authorities]
+
+
 def create_competition(
     *, organizer: User, data: CompetitionInput, now: datetime | None = None
 ) -> Competition:
@@ -189,6 +202,7 @@ def create_competition(
             "only organizers may create competitions", code=ErrorCode.NOT_AN_ORGANIZER
         )
     threshold = _validate(data, now)
+    authorities = _authorities(data)
     try:
         with transaction.atomic():
             return Competition.objects.create(
@@ -213,6 +227,7 @@ def create_competition(
                 reveal_at=data.reveal_at,
                 proof_deadline=data.proof_deadline,
                 created_at=now,
+                timestamp_authorities=authorities,
             )
     except IntegrityError:
         if Competition.objects.filter(slug=data.slug).exists():

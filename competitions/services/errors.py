@@ -67,6 +67,17 @@ class ErrorCode(StrEnum):
     INVALID_COMMITMENT = "invalid_commitment"
     DUPLICATE_COMMITMENT = "duplicate_commitment"
     COMMITMENT_CAP_REACHED = "commitment_cap_reached"
+    # Independent timestamps (RFC 3161) on commitments.
+    INVALID_TIMESTAMP_AUTHORITY = "invalid_timestamp_authority"
+    TIMESTAMP_REQUIRED = "timestamp_required"
+    TIMESTAMP_NOT_ACCEPTED = "timestamp_not_accepted"
+    INVALID_TIMESTAMP = "invalid_timestamp"
+    TIMESTAMP_WRONG_DIGEST = "timestamp_wrong_digest"
+    TIMESTAMP_UNLISTED_AUTHORITY = "timestamp_unlisted_authority"
+    TIMESTAMP_CORRUPTED = "timestamp_corrupted"
+    TIMESTAMP_AFTER_REVEAL = "timestamp_after_reveal"
+    # The commitment log.
+    LOG_OUT_OF_RANGE = "log_out_of_range"
     # Submissions.
     MALFORMED_PROOF = "malformed_proof"
     UNKNOWN_COMMITMENT = "unknown_commitment"

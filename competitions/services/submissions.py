@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from ..models import Competition, ModelCommitment, Participation, Phase, Submission, User
 from ..signals import submission_queued
-from . import proof_files
+from . import proof_files, transparency
 from .errors import Conflict, ErrorCode, InvalidInput, NotPermitted, TooLarge
 from .proof_files import ProofHeader
 from .uploads import Upload, check_declared_size, hash_upload, read_prefix
@@ -186,6 +186,9 @@ def create_submission(
     _require_active(competitor)
     _require_proof_phase(competition, now or timezone.now())
     _require_a_commitment(competition, competitor)
+    # A proof is possible only once the test set is revealed: the reveal is in the log
+    # before the first proof, whoever noticed it first (transparency.ensure_reveal_logged).
+    transparency.ensure_reveal_logged(competition, now)
     check_declared_size(proof, limit=settings.MAX_PROOF_BYTES, what="proof", field="proof")
     header = proof_files.read_header(read_prefix(proof, proof_files.PROOF_HEADER_BYTES))
     commitment = _find_commitment(competition, competitor, commitment_id, header)

@@ -406,6 +406,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env_int("NOTIFY_INTERVAL", 300)),
         "options": {"queue": VERIFIER_QUEUE, "expires": float(env_int("NOTIFY_INTERVAL", 300))},
     },
+    # The reveal of each competition enters the commitment log at its time (also on the
+    # first request that needs the revealed test set).
+    "log-reveals": {
+        "task": "competitions.tasks.log_due_reveals",
+        "schedule": float(env_int("LOG_REVEAL_INTERVAL", 60)),
+        "options": {"queue": VERIFIER_QUEUE, "expires": float(env_int("LOG_REVEAL_INTERVAL", 60))},
+    },
     "verifier-sweep": {
         "task": "verifier.tasks.sweep_stuck_submissions",
         "schedule": float(VERIFIER_SWEEP_INTERVAL),

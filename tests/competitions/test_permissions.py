@@ -271,6 +271,8 @@ def test_every_api_route_is_in_the_matrix():
         "competitions/<slug:slug>/leaderboard/", "submissions/<int:pk>/",
         "competitions/<slug:slug>/data/", "competitions/<slug:slug>/data/<int:pk>/",
         "submissions/<int:pk>/proof/",
+        # The commitment log: anonymous and read-only, like receipt-key/.
+        "log/", "log/inclusion/", "log/consistency/", "log/entries/",
     }  # fmt: skip
     assert routes == covered
     assert get_resolver().resolve("/api/schema/")

@@ -216,13 +216,15 @@ def test_duplicate_proof_is_refused(api, clock, users, competition, alices):
 
 
 def test_submission_limit_per_competitor(api, clock, users, competition, alices, register):
+    # A second commitment (made before the reveal, as every commitment must be: once the
+    # reveal is in the commitment log nothing may follow it) ...
+    second = register(competition, users.competitor)
     clock.set(AFTER)
     limit = competition.submission_limit
     for claimed in range(GOOD_CORRECT, GOOD_CORRECT - limit, -1):
         proof = prove(competition, users.competitor, alices.committed, claimed=claimed)
         assert _post(api, "competitor", competition, proof.to_bytes()).status_code == 201
-    # A second commitment does not reset the count: the limit is per competitor.
-    second = register(competition, users.competitor)
+    # ... does not reset the count: the limit is per competitor.
     proof = prove(competition, users.competitor, second.committed).to_bytes()
     response = _post(api, "competitor", competition, proof)
     assert response.status_code == 409

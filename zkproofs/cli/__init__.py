@@ -5,7 +5,7 @@ with ``--competition competition.json``, ``verify proof.zkp …`` and ``bench``.
 
 Against a site (the REST API of docs/platform.md, through :mod:`zkproofs.client`):
 ``login``, ``competitions``, ``commit``/``prove`` with ``--competition SLUG``, ``submit``,
-``status``, ``leaderboard``, ``verify --submission ID`` and ``audit``; for organizers
+``status``, ``leaderboard``, ``verify --submission ID``, ``audit`` and ``witness``; for organizers
 ``competition create``, ``upload-test-set``, ``upload-data`` and ``show``. The token
 lives in the user's config file (mode 0600); secret key files stay next to it and are
 never uploaded.
@@ -34,6 +34,7 @@ from .remote import (
     cmd_status,
     cmd_submit,
 )
+from .transparency import cmd_witness
 
 
 def cmd_bench(args) -> int:
@@ -303,6 +304,23 @@ def build_parser() -> argparse.ArgumentParser:
                        "/api/receipt-key/ serves)")
     site_options(audit)
     audit.set_defaults(func=cmd_audit)
+
+    witness = sub.add_parser(
+        "witness", help="watch a site's commitment log: catch rewritten or forked history",
+        description="Fetch the site's signed tree head and check that it extends the last "
+        "one this machine saw (RFC 9162 consistency proof); keep it in the witness record "
+        "(witness/ next to the config file). A smaller tree, another root for the same size, "
+        "or no valid proof means the site rewrote or forked its history: both signed heads "
+        "are kept as evidence and the exit code is 1. Run it now and then (cron); `verify "
+        "--submission` and `audit` check against the same record.",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    witness.add_argument("url", help="the site, e.g. https://zkarena.example.org")
+    witness.add_argument("--receipt-key", metavar="HEX",
+                         help="the site's key obtained out of band (default: the one pinned "
+                         "in the record on first use, else the one the site serves)")
+    timeout_option(witness)
+    witness.set_defaults(func=cmd_witness)
 
     bench = sub.add_parser(
         "bench", help="measure proving and verification on real workloads",

@@ -46,8 +46,21 @@ from ..formats import FormatError
 from ..ml import datasets
 from .common import EXIT_INVALID, EXIT_OK, UsageError
 from .output import table, utc_text
+from .transparency import (
+    Discrepancy,
+    authorities_of,
+    check_commitment_logged,
+    check_consistent,
+    check_reveal_logged,
+    check_stamp,
+    collect_entry,
+    log_line,
+    token_digest_of,
+    verified_head,
+    witness_check,
+)
 
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2  # 2: with the commitment log's evidence and the timestamp tokens
 MANIFEST = "manifest.json"
 TEST_SET = "test-set.npz"
 
@@ -74,6 +87,10 @@ def collect(site: api.Client, slug: str, receipt_key: str | None, out: Path) -> 
     key = receipt_key or site.receipt_key()["public_key"]
     board = site.leaderboard(slug)
     listed = site.submissions(slug, status="verified")
+    # The log: its signed head now, the last head this machine witnessed (and the proof that
+    # the one extends the other), and the reveal's entry with its audit path.
+    head, witnessed, consistency = witness_check(site, key)
+    size = int(head.get("tree_size") or 0)
     print(f"{slug}: {len(board['rows'])} leaderboard rows, {len(listed)} verified "
           f"submissions to check", flush=True)
     entries = []
@@ -81,6 +98,8 @@ def collect(site: api.Client, slug: str, receipt_key: str | None, out: Path) -> 
         bundle.writestr(TEST_SET, test_set)
         for item in listed:
             record = site.submission(item["id"])
+            record["log_evidence"] = collect_entry(
+                site, (record.get("commitment_record") or {}).get("log_index"), size)
             try:
                 proof = site.download_proof(item["id"])
             except api.IntegrityError as exc:
@@ -97,6 +116,8 @@ def collect(site: api.Client, slug: str, receipt_key: str | None, out: Path) -> 
             "receipt_key": key,
             "receipt_key_pinned": receipt_key is not None,
             "leaderboard": board,
+            "log": {"head": head, "witnessed": witnessed, "consistency_path": consistency,
+                    "reveal": collect_entry(site, comp.get("reveal_log_index"), size)},
             "submissions": entries,
             "collected_problems": problems,
         }
@@ -117,6 +138,7 @@ class Verdict:
     ok: bool
     reason: str = ""
     seconds: float = 0.0
+    stamp: str = ""
 
 
 _WORKER: dict = {}
@@ -131,12 +153,40 @@ def _test_set(bundle: zipfile.ZipFile):
         return datasets.load_npz(tmp.name)
 
 
+def _log_context(manifest: dict) -> tuple[tuple | None, list[str]]:
+    """((the verified signed head, the reveal's index or None), problems) of the archive's
+    log evidence: the head signed by the site's key, consistent with the head this machine
+    witnessed before, and the reveal entry in it, as the competition published it."""
+    log = manifest.get("log") or {}
+    comp, key = manifest["competition"], manifest["receipt_key"]
+    try:
+        sth = verified_head(log.get("head") or {}, key)
+    except Discrepancy as exc:
+        return None, [str(exc)]
+    problems = []
+    if log.get("witnessed"):
+        try:
+            check_consistent(log["witnessed"], sth, log.get("consistency_path"), key)
+        except Discrepancy as exc:
+            problems.append(str(exc))
+    reveal_index = None
+    try:
+        spec = CompetitionSpec.from_json(json.dumps(comp["spec"]))
+        reveal_index = check_reveal_logged(
+            log.get("reveal"), sth, comp, spec, bytes.fromhex(manifest["test_set"]["salt"]),
+            datetime.fromisoformat(comp["reveal_at"]))  # fmt: skip
+    except Discrepancy as exc:
+        problems.append(str(exc))
+    return (sth, reveal_index), problems
+
+
 def _load_context(bundle_path: str, backend: str) -> None:
     """Per process: the test set and the competition, read once from the archive."""
     with zipfile.ZipFile(bundle_path) as bundle:
         manifest = json.loads(bundle.read(MANIFEST))
         x, y = _test_set(bundle)
-    _WORKER.update(bundle=bundle_path, manifest=manifest, x=x, y=y, backend=backend)
+    _WORKER.update(bundle=bundle_path, manifest=manifest, x=x, y=y, backend=backend,
+                   log=_log_context(manifest)[0])
 
 
 def _check_entry(record: dict) -> Verdict:
@@ -192,6 +242,20 @@ def _check_entry(record: dict) -> Verdict:
     if rec.committed_at >= reveal_at:
         verdict.reason = (f"committed {rec.committed_at.isoformat()}, not before the reveal at "
                           f"{reveal_at.isoformat()}")
+        return verdict
+    # Independent of the site's word: the RFC 3161 token, and the log's order.
+    try:
+        verdict.stamp = check_stamp(m["competition"], com, rec, reveal_at)
+        log = _WORKER.get("log")
+        if log is None or log[1] is None:
+            raise Discrepancy("the log's signed head or the reveal's entry does not verify, so "
+                              "the commitment's place in the log cannot be checked")
+        sth, reveal_index = log
+        index = check_commitment_logged(record.get("log_evidence"), sth, rec,
+                                        token_digest_of(com))
+        log_line(index, reveal_index, sth)
+    except Discrepancy as exc:
+        verdict.reason = str(exc)
         return verdict
     try:
         container = accuracy.AccuracyProof.from_bytes(data)
@@ -294,6 +358,21 @@ def audit_bundle(path: Path, *, backend: str, jobs: int,
               f"digest: {exc}")
         return EXIT_INVALID
     print(f"test set: {len(x)} samples match the salted digest {spec.test_set_digest.hex()[:16]}…")
+    log_state, log_problems = _log_context(manifest)
+    for p in log_problems:
+        print(f"DISCREPANCY: {p}")
+    problems += log_problems
+    if log_state is not None and log_state[1] is not None:
+        sth = log_state[0]
+        print(f"log: signed head of {sth.head.tree_size} entries; the reveal is entry "
+              f"{log_state[1]}" + ("; consistent with the head this machine witnessed"
+                                   if (manifest.get("log") or {}).get("witnessed") and
+                                   not log_problems else ""))
+    if authorities_of(comp):
+        print("timestamps: each commitment must carry an RFC 3161 token from "
+              + ", ".join(a.name for a in authorities_of(comp)))
+    else:
+        print("timestamps: none listed: commit times are the site's word (receipt, log order)")
     if not manifest.get("receipt_key_pinned"):
         print(f"note: receipts are checked against the key the site serves "
               f"({manifest['receipt_key'][:16]}…); pin one with --receipt-key")
@@ -311,8 +390,10 @@ def audit_bundle(path: Path, *, backend: str, jobs: int,
         verdicts = [_check_entry(r) for r in records]
     for v in sorted(verdicts, key=lambda v: v.submission_id):
         if v.ok:
-            print(f"  #{v.submission_id} {v.competitor}: VALID, at least {v.claimed} correct "
-                  f"[{v.seconds:.2f} s]", flush=True)
+            evidence = ("site's word only" if v.stamp.startswith("timestamp: none")
+                        else "RFC 3161 timestamp")
+            print(f"  #{v.submission_id} {v.competitor}: VALID, at least {v.claimed} correct, "
+                  f"committed before the reveal ({evidence}) [{v.seconds:.2f} s]", flush=True)
         else:
             print(f"  #{v.submission_id} {v.competitor}: INVALID: {v.reason}", flush=True)
             problems.append(f"submission #{v.submission_id} ({v.competitor}), marked verified "

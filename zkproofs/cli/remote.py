@@ -17,7 +17,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import accuracy
+from .. import accuracy, timestamps
 from .. import client as api
 from ..competition import CompetitionSpec, SpecError
 from ..errors import VerificationError
@@ -37,6 +37,19 @@ from .common import (
 from .model import confirm_commit, quantized_model
 from .output import print_submission, table, time_left, utc_text, verify_and_report
 from .progress import ProgressBar
+from .transparency import (
+    Discrepancy,
+    authorities_of,
+    check_commitment_logged,
+    check_consistent,
+    check_reveal_logged,
+    check_stamp,
+    collect_entry,
+    load_witness,
+    log_line,
+    token_digest_of,
+    verified_head,
+)
 
 
 def config_path() -> Path:
@@ -250,6 +263,7 @@ def commit_remote(args) -> int:
         committed = accuracy.commit_model(model, spec, submitter)
     except accuracy.CommitmentError as exc:
         raise UsageError(str(exc)) from None
+    token = _obtain_timestamp(args, comp, spec, submitter, committed)
     folder = competition_dir(site.base_url, slug)
     _private_dir(folder)
     short = committed.commitment_digest.hex()[:16]
@@ -259,7 +273,7 @@ def commit_remote(args) -> int:
     write_private(str(key_path), committed.opening, args.force)
     try:
         record = site.register_commitment(slug, committed.architecture, committed.commitment,
-                                          committed.knowledge_proof)
+                                          committed.knowledge_proof, token)
     except api.NetworkError:
         print(f"note: the upload may or may not have arrived; the key is kept in {key_path}",
               file=sys.stderr)
@@ -290,6 +304,34 @@ def commit_remote(args) -> int:
     print(f"secret key file: {key_path} (never upload it; `zkarena prove` needs it after "
           f"the reveal at {utc_text(comp['reveal_at'])})")
     return EXIT_OK
+
+
+def _obtain_timestamp(args, comp: dict, spec, submitter, committed) -> bytes | None:
+    """An RFC 3161 token over the commitment statement from the first listed authority that
+    answers (None when the competition lists none); this machine's request, not the site's."""
+    from ..ml.architecture import Architecture
+
+    authorities = authorities_of(comp)
+    if not authorities:
+        print("note: this competition lists no timestamp authority: that you committed before "
+              "the reveal will rest on the site's receipt and its log only")
+        return None
+    message = timestamps.commitment_message(
+        spec.competition_id, submitter, Architecture.from_bytes(committed.architecture).digest(),
+        committed.commitment_digest)  # fmt: skip
+    failures = []
+    for authority in authorities:
+        try:
+            token = timestamps.request_token(authority, message, timeout=args.timeout)
+        except (timestamps.AuthorityUnreachable, timestamps.TimestampError) as exc:
+            failures.append(f"{authority.name}: {exc}")
+            continue
+        stamp = timestamps.check_token(token, message, [authority])
+        print(f"timestamp: {authority.name} stamped the commitment at "
+              f"{utc_text(stamp.time.isoformat())} (RFC 3161, checked against its certificate)")
+        return token
+    raise api.NetworkError("no listed timestamp authority stamped the commitment, so nothing "
+                           "was committed: " + "; ".join(failures))
 
 
 def _local_commitments(site_url: str, slug: str) -> list[dict]:
@@ -542,6 +584,12 @@ def verify_remote(args) -> int:
     print(f"receipt: signed by the site's key {site_key[:16]}…; committed "
           f"{utc_text(rec.committed_at.isoformat())}, before the reveal at "
           f"{utc_text(comp['reveal_at'])}")
+    try:
+        stamp_line = check_stamp(comp, record, rec, reveal_at)
+    except Discrepancy as exc:
+        print(f"INVALID: {exc}")
+        return EXIT_INVALID
+    print(stamp_line)
 
     info = site.test_set(slug)
     if not info.get("salt"):
@@ -562,9 +610,42 @@ def verify_remote(args) -> int:
     print(f"test set: {len(x)} samples match the salted digest "
           f"{spec.test_set_digest.hex()[:16]}… published at the start")
     try:
+        print(_check_log(site, site_key, comp, record, spec, salt, rec, reveal_at))
+    except Discrepancy as exc:
+        print(f"INVALID: {exc}")
+        return EXIT_INVALID
+    if authorities_of(comp):
+        print("commit before reveal: shown by an independent RFC 3161 timestamp, the site's "
+              "signed receipt and its log")
+    else:
+        print("commit before reveal: the site's word only (its signed receipt and its log); no "
+              "independent timestamp")
+    try:
         container = accuracy.AccuracyProof.from_bytes(data)
     except FormatError as exc:
         print(f"INVALID: {exc}")
         return EXIT_INVALID
     return verify_and_report(spec, x, y, salt, submitter, architecture, commitment,
                               container, backend, expected_claim=sub["claimed_count"])
+
+
+def _check_log(site: api.Client, site_key: str, comp: dict, record: dict, spec, salt: bytes,
+               rec, reveal_at: datetime) -> str:
+    """The commitment and the reveal in the site's signed log, in that order, and the log
+    consistent with what this machine witnessed before (`zkarena witness`)."""
+    sth = verified_head(site.log_head(), site_key)
+    size = sth.head.tree_size
+    commitment_index = check_commitment_logged(collect_entry(site, record.get("log_index"), size),
+                                               sth, rec, token_digest_of(record))
+    reveal_index = check_reveal_logged(collect_entry(site, comp.get("reveal_log_index"), size),
+                                       sth, comp, spec, salt, reveal_at)
+    line = log_line(commitment_index, reveal_index, sth)
+    witnessed = load_witness(site.base_url)
+    if witnessed and witnessed.get("heads"):
+        old = witnessed["heads"][-1]
+        proof = None
+        if int(old["tree_size"]) <= size:
+            proof = site.log_consistency(int(old["tree_size"]), size).get("consistency_path")
+        check_consistent(old, sth, proof, witnessed.get("public_key") or site_key)
+        line += f"; consistent with the log of {old['tree_size']} entries this machine witnessed"
+    return line
