@@ -102,6 +102,9 @@ class ModelCommitmentAdmin(ReadOnlyAdmin):
         "competition",
         "competitor",
         "parameter_count",
+        "cost_prove_seconds",
+        "cost_verify_seconds",
+        "cost_proof_bytes",
         "created_at",
     )
     list_filter = ("competition",)

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import MaxValueValidator
+
+from zkproofs.competition import DEFAULT_BUDGET
 
 from .models import User
-from .services.competitions import CompetitionInput
+from .services.competitions import (
+    MAX_BUDGET_SECONDS,
+    CompetitionInput,
+    default_budget_proof_bytes,
+    max_budget_proof_bytes,
+)
 
 
 class SignUpForm(forms.Form):
@@ -33,6 +41,9 @@ def _shape(text: str) -> tuple[int, ...]:
 
 UTC_FORMATS = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 UTC_HELP = "UTC, 24-hour clock: YYYY-MM-DD HH:MM, e.g. 2030-01-31 12:00"
+
+
+BUDGET_FIELDS = ("max_prove_seconds", "max_verify_seconds", "max_proof_bytes")
 
 
 class CompetitionForm(forms.Form):
@@ -68,6 +79,23 @@ class CompetitionForm(forms.Form):
     max_layers = forms.IntegerField(min_value=1, required=False)
     commitment_cap = forms.IntegerField(min_value=1, initial=3)
     submission_limit = forms.IntegerField(min_value=1, initial=5)
+    # The budget: what a committed architecture may cost at the test set's N, estimated
+    # from its proof schedule (README, "The budget").
+    max_prove_seconds = forms.IntegerField(
+        label="Budget: seconds to prove", min_value=1, max_value=MAX_BUDGET_SECONDS,
+        required=False, initial=DEFAULT_BUDGET.prove_seconds,
+        help_text="A model whose proof is estimated to take longer on the test set (on the "
+        "reference machine: 2 cores) is refused at commit.",
+    )
+    max_verify_seconds = forms.IntegerField(
+        label="Budget: seconds to verify", min_value=1, max_value=MAX_BUDGET_SECONDS,
+        required=False, initial=DEFAULT_BUDGET.verify_seconds,
+        help_text="… longer to verify (what every verification of a submission costs).",
+    )
+    max_proof_bytes = forms.IntegerField(
+        label="Budget: proof bytes", min_value=1, required=False,
+        help_text="… a larger proof (the size is exact, not an estimate).",
+    )
     # Plain text, not the browser's date picker: that shows the visitor's local time (and
     # AM/PM), while the site's times are UTC.
     reveal_at = forms.DateTimeField(
@@ -81,11 +109,24 @@ class CompetitionForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "2030-02-07 12:00", "inputmode": "numeric"}),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The site's upload limit bounds the proof-size budget (settings.MAX_PROOF_BYTES).
+        field = self.fields["max_proof_bytes"]
+        field.initial = default_budget_proof_bytes()
+        field.max_value = max_budget_proof_bytes()
+        field.widget.attrs["max"] = field.max_value
+        field.validators.append(MaxValueValidator(field.max_value))
+
     def clean_input_shape(self):
         return _shape(self.cleaned_data["input_shape"])
 
     def to_input(self) -> CompetitionInput:
-        return CompetitionInput(**self.cleaned_data)
+        data = dict(self.cleaned_data)
+        for name in BUDGET_FIELDS:  # left empty: the default budget
+            if data.get(name) is None:
+                data.pop(name, None)
+        return CompetitionInput(**data)
 
 
 class TestSetForm(forms.Form):

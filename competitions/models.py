@@ -25,7 +25,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.utils import timezone
 
-from zkproofs.competition import CompetitionSpec
+from zkproofs.competition import DEFAULT_BUDGET, Budget, CompetitionSpec
 
 DIGEST_HEX_LENGTH = 64  # SHA-256, hex
 
@@ -159,6 +159,21 @@ class Competition(models.Model):
     commitment_cap = models.PositiveIntegerField(default=3)
     submission_limit = models.PositiveIntegerField(default=5)
 
+    # The budget (zkproofs.competition.Budget): the most a committed architecture may cost
+    # at this competition's N, estimated from its proof schedule when it is committed
+    # (zkproofs.layered.cost). Out of the spec's digest, like the threshold.
+    max_prove_seconds = models.PositiveIntegerField(
+        default=DEFAULT_BUDGET.prove_seconds,
+        help_text="Estimated seconds to prove on the reference machine.",
+    )
+    max_verify_seconds = models.PositiveIntegerField(
+        default=DEFAULT_BUDGET.verify_seconds,
+        help_text="Estimated seconds to verify on the reference machine.",
+    )
+    max_proof_bytes = models.PositiveBigIntegerField(
+        default=DEFAULT_BUDGET.proof_bytes, help_text="The proof's exact size, in bytes."
+    )
+
     reveal_at = models.DateTimeField(help_text="Commitments close; the test set is revealed.")
     proof_deadline = models.DateTimeField(help_text="Proofs close; the leaderboard is final.")
 
@@ -200,6 +215,12 @@ class Competition(models.Model):
             models.CheckConstraint(
                 condition=Q(commitment_cap__gte=1) & Q(submission_limit__gte=1),
                 name="competition_per_competitor_limits",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_prove_seconds__gte=1)
+                & Q(max_verify_seconds__gte=1)
+                & Q(max_proof_bytes__gte=1),
+                name="competition_budget",
             ),
             models.CheckConstraint(
                 condition=Q(proof_deadline__gt=F("reveal_at")), name="competition_timeline"
@@ -244,6 +265,10 @@ class Competition(models.Model):
             return None
         return math.ceil(self.threshold * self.test_set_num_samples)
 
+    @property
+    def budget(self) -> Budget:
+        return Budget(self.max_prove_seconds, self.max_verify_seconds, self.max_proof_bytes)
+
     def phase(self, now: datetime | None = None) -> Phase:
         """Where the timeline stands at ``now``; each boundary belongs to the later phase."""
         now = now or timezone.now()
@@ -277,6 +302,7 @@ class Competition(models.Model):
             input_scale=self.input_scale,
             threshold=self.threshold,
             input_range=self.input_range,
+            budget=self.budget,
         )
 
 
@@ -337,6 +363,14 @@ class ModelCommitment(models.Model):
     timestamp_token = models.BinaryField(blank=True, default=b"")
     timestamp_authority = models.CharField(max_length=100, blank=True)
     timestamped_at = models.DateTimeField(null=True, blank=True)
+    # What proving this architecture at the competition's N costs, counted from its proof
+    # schedule when it was committed (zkproofs.layered.cost): estimated seconds and
+    # megabytes on the reference machine, the proof's exact size. Null only for
+    # commitments registered before costs were recorded that the migration could not cost.
+    cost_prove_seconds = models.FloatField(null=True, blank=True)
+    cost_prove_megabytes = models.FloatField(null=True, blank=True)
+    cost_verify_seconds = models.FloatField(null=True, blank=True)
+    cost_proof_bytes = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -351,10 +385,50 @@ class ModelCommitment(models.Model):
                 condition=Q(parameter_count__gte=1) & Q(weight_rows__gte=1),
                 name="commitment_sizes",
             ),
+            # The cost is recorded whole or not at all.
+            models.CheckConstraint(
+                condition=Q(
+                    cost_prove_seconds__isnull=True,
+                    cost_prove_megabytes__isnull=True,
+                    cost_verify_seconds__isnull=True,
+                    cost_proof_bytes__isnull=True,
+                )
+                | Q(
+                    cost_prove_seconds__gte=0,
+                    cost_prove_megabytes__gte=0,
+                    cost_verify_seconds__gte=0,
+                    cost_proof_bytes__gte=1,
+                ),
+                name="commitment_cost_whole",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"commitment {self.commitment_digest[:12]}… by {self.competitor_id}"
+
+    @property
+    def cost(self) -> dict | None:
+        """The recorded cost (None if it was never recorded). Who may see it is decided by
+        ``selectors.may_see_cost``."""
+        if self.cost_proof_bytes is None:
+            return None
+        return {
+            "prove_seconds": self.cost_prove_seconds,
+            "prove_megabytes": self.cost_prove_megabytes,
+            "verify_seconds": self.cost_verify_seconds,
+            "proof_bytes": self.cost_proof_bytes,
+        }
+
+    @staticmethod
+    def cost_fields(cost) -> dict:
+        """The columns that keep a ``zkproofs.layered.cost.Cost``: the estimates unrounded,
+        as the budget was checked against them, and the proof's exact size."""
+        return {
+            "cost_prove_seconds": float(cost.prove_seconds),
+            "cost_prove_megabytes": float(cost.prove_megabytes),
+            "cost_verify_seconds": float(cost.verify_seconds),
+            "cost_proof_bytes": int(cost.proof_bytes),
+        }
 
 
 class DataFile(models.Model):

@@ -50,6 +50,20 @@ def submissions_visible_to(viewer: Viewer) -> QuerySet[Submission]:
     return qs.filter(hidden=False)
 
 
+def may_see_cost(viewer: Viewer, commitment: ModelCommitment) -> bool:
+    """Who sees what a committed architecture costs to prove: the competition's organizer
+    (who set the budget), staff, and the commitment's owner. The architecture itself is not
+    public before a proof is submitted, and its cost says something about it. The one rule
+    for the API and the pages; weights are never anywhere to be seen."""
+    if not viewer.is_authenticated or not viewer.is_active:
+        return False
+    return (
+        viewer.is_staff
+        or viewer.pk == commitment.competitor_id
+        or viewer.pk == commitment.competition.organizer_id
+    )
+
+
 def commitments_of(competition: Competition) -> QuerySet[ModelCommitment]:
     # The large byte columns are left out of listings.
     return (

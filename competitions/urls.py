@@ -16,6 +16,11 @@ urlpatterns = [
     ),
     path("competitions/<slug:slug>/rules/", views.competition_rules, name="competition-rules"),
     path(
+        "competitions/<slug:slug>/commitments/",
+        views.competition_commitments,
+        name="competition-commitments",
+    ),
+    path(
         "competitions/<slug:slug>/leaderboard/",
         views.competition_leaderboard,
         name="competition-leaderboard",

@@ -45,6 +45,7 @@ def _form_error(form, exc: ServiceError) -> None:
 
 PAGE_SIZE = 20
 LEADERBOARD_PAGE_SIZE = 50
+COMMITMENTS_PAGE_SIZE = 50
 OVERVIEW_ROWS = 10
 
 
@@ -182,6 +183,23 @@ def competition_take_part(request, slug):
     context["site_url"] = request.build_absolute_uri("/").rstrip("/")
     context["data_files"] = list(context["competition"].data_files.all())
     return render(request, "competitions/competition_take_part.html", context)
+
+
+def competition_commitments(request, slug):
+    """The competition's commitments (public, like the API's list), with the cost of each
+    architecture where ``selectors.may_see_cost`` allows: everywhere for the organizer and
+    staff, on their own rows for competitors."""
+    context = _competition_context(request, slug, "commitments")
+    competition = context["competition"]
+    page = _page(request, selectors.commitments_of(competition).order_by("-created_at", "-id"),
+                 COMMITMENTS_PAGE_SIZE)  # fmt: skip
+    viewer = request.user
+    context.update(
+        page=page,
+        rows=[(c, selectors.may_see_cost(viewer, c)) for c in page.object_list],
+        sees_all=context["is_organizer"] or (viewer.is_authenticated and viewer.is_staff),
+    )
+    return render(request, "competitions/competition_commitments.html", context)
 
 
 def competition_leaderboard(request, slug):

@@ -138,8 +138,9 @@ def test_a_competitor_round_offline_from_the_wheel(competitor_env, tmp_path):
     np.savez(tmp_path / "cal.npz", x=x, y=y)
     identity_onnx(tmp_path / "model.onnx")
     res = _zkarena(competitor_env, "competition", "init", "--test-set", "test.npz",
-                   "--classes", "3", "--threshold", "3/4", "--input-min", "0",
-                   "--input-max", "15", "-o", "comp.json", cwd=tmp_path)  # fmt: skip
+                   "--classes", "3", "--threshold", "3/4", "--input-scale", "1",
+                   "--input-min", "0", "--input-max", "15", "-o", "comp.json",
+                   cwd=tmp_path)  # fmt: skip
     assert res.returncode == 0, res
     submitter = "7d3c1a52-9a7e-4f0a-8a39-0f4a2c4b8e11"
     common = ["--competition", "comp.json", "--submitter", submitter, "--calibration", "cal.npz"]

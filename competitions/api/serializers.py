@@ -10,10 +10,12 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from zkproofs.competition import DEFAULT_BUDGET
 from zkproofs.ml import architecture as arch_limits
 from zkproofs.ml import datasets
 from zkproofs.ml.architecture import Architecture
 
+from .. import selectors
 from ..models import Competition, DataFile, ModelCommitment, Submission, SubmissionStatus
 from ..services import competitions as cs
 from ..services.commitments import receipt_for
@@ -94,6 +96,23 @@ class CompetitionCreateSerializer(serializers.Serializer):
     )
     submission_limit = serializers.IntegerField(
         min_value=1, max_value=cs.MAX_SUBMISSION_LIMIT, required=False, default=5
+    )
+    max_prove_seconds = serializers.IntegerField(
+        min_value=1, max_value=cs.MAX_BUDGET_SECONDS, required=False,
+        default=DEFAULT_BUDGET.prove_seconds,
+        help_text="Budget: a model whose proof is estimated to take longer on the test set "
+        "(reference machine) is refused at commit.",
+    )
+    max_verify_seconds = serializers.IntegerField(
+        min_value=1, max_value=cs.MAX_BUDGET_SECONDS, required=False,
+        default=DEFAULT_BUDGET.verify_seconds,
+        help_text="Budget: … estimated to take longer to verify.",
+    )
+    max_proof_bytes = serializers.IntegerField(
+        min_value=1, max_value=10**12, required=False,
+        help_text="Budget: … whose proof is larger (exact). At most the site's proof upload "
+        "limit less the file's headers; by default the smaller of that and "
+        f"{DEFAULT_BUDGET.proof_bytes:,}.",
     )
     reveal_at = serializers.DateTimeField()
     proof_deadline = serializers.DateTimeField()
@@ -196,6 +215,9 @@ class CompetitionSerializer(serializers.ModelSerializer):
             "max_layers",
             "commitment_cap",
             "submission_limit",
+            "max_prove_seconds",
+            "max_verify_seconds",
+            "max_proof_bytes",
             "reveal_at",
             "proof_deadline",
             "created_at",
@@ -301,6 +323,13 @@ class CommitmentTimestampSerializer(serializers.Serializer):
     time = serializers.DateTimeField()
 
 
+class CostSerializer(serializers.Serializer):
+    prove_seconds = serializers.FloatField(help_text="Estimated, on the reference machine.")
+    prove_megabytes = serializers.FloatField(help_text="Estimated peak memory to prove.")
+    verify_seconds = serializers.FloatField(help_text="Estimated, on the reference machine.")
+    proof_bytes = serializers.IntegerField(help_text="The proof's exact size.")
+
+
 class CommitmentSerializer(serializers.ModelSerializer):
     competition = serializers.CharField(source="competition.slug", read_only=True)
     competitor = serializers.CharField(source="competitor.username", read_only=True)
@@ -308,6 +337,11 @@ class CommitmentSerializer(serializers.ModelSerializer):
     receipt = serializers.SerializerMethodField()
     timestamp = serializers.SerializerMethodField()
     log_index = serializers.SerializerMethodField()
+    cost = serializers.SerializerMethodField(
+        help_text="What proving the architecture at the competition's N costs, counted "
+        "when it was committed; shown to the competition's organizer, staff and the "
+        "commitment's owner (null for anyone else)."
+    )
 
     class Meta:
         model = ModelCommitment
@@ -324,6 +358,7 @@ class CommitmentSerializer(serializers.ModelSerializer):
             "receipt",
             "timestamp",
             "log_index",
+            "cost",
         ]
 
     def get_receipt(self, obj) -> ReceiptSerializer:
@@ -340,6 +375,13 @@ class CommitmentSerializer(serializers.ModelSerializer):
         """Its entry in the site's commitment log (GET /api/log/…)."""
         entry = getattr(obj, "log_entry", None)
         return entry.index if entry is not None else None
+
+    @extend_schema_field(CostSerializer(allow_null=True))
+    def get_cost(self, obj):
+        request = self.context.get("request")
+        if request is None or not selectors.may_see_cost(request.user, obj):
+            return None
+        return obj.cost
 
 
 class CommitmentDetailSerializer(CommitmentSerializer):

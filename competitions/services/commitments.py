@@ -1,9 +1,11 @@
 """Registering model commitments: the competitor's side of the commit phase.
 
 A commitment is accepted only before the reveal, from an account that is not the
-organizer, for an architecture that fits the competition and its model-size limits, with
-a proof of knowledge of its opening bound to this competition and this competitor, once
-platform-wide, and within the per-competitor cap. It gets a receipt signed by the server.
+organizer, for an architecture that fits the competition, its model-size limits and its
+budget (what proving and verifying it at the competition's N cost, counted from the
+architecture alone), with a proof of knowledge of its opening bound to this competition and
+this competitor, once platform-wide, and within the per-competitor cap. It gets a receipt
+signed by the server, and the record keeps the architecture's cost.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from zkproofs import commitlog, formats, timestamps
-from zkproofs.accuracy import verify_commitment
+from zkproofs.accuracy import BudgetError, CommitmentError, check_budget, verify_commitment
 from zkproofs.errors import VerificationError
 from zkproofs.ml.architecture import (
     MAX_ENCODED_BYTES,
@@ -91,6 +93,22 @@ def _check_architecture(competition: Competition, raw: bytes) -> Architecture:
     except ModelLimitError as exc:
         raise InvalidInput(str(exc), code=ErrorCode.MODEL_TOO_LARGE, field="architecture") from None
     return arch
+
+
+def _check_budget(competition: Competition, arch: Architecture):
+    """The architecture's cost at the competition's N, refused over its budget. Counted from
+    the architecture and N alone (the proof's schedule): nothing is decoded or compiled, so
+    this comes before the commitment's points are read and its proof of knowledge checked."""
+    try:
+        return check_budget(competition.spec(), arch)
+    except BudgetError as exc:
+        raise InvalidInput(str(exc), code=ErrorCode.OVER_BUDGET, field="architecture") from None
+    except CommitmentError as exc:
+        raise InvalidInput(
+            f"the architecture cannot be proven: {exc}",
+            code=ErrorCode.INVALID_ARCHITECTURE,
+            field="architecture",
+        ) from None
 
 
 def _verify(competition: Competition, competitor: User, arch_raw, commitment, knowledge_proof):
@@ -184,6 +202,7 @@ def register_commitment(
         field="knowledge_proof",
     )
     arch = _check_architecture(competition, arch_raw)
+    cost = _check_budget(competition, arch)
     commitment_digest = hashlib.sha256(commitment_raw).hexdigest()
     if ModelCommitment.objects.filter(commitment_digest=commitment_digest).exists():
         raise Conflict("this commitment is already registered", code=ErrorCode.DUPLICATE_COMMITMENT)
@@ -253,6 +272,7 @@ def register_commitment(
                 timestamp_token=token_raw,
                 timestamp_authority=stamp.authority.name if stamp else "",
                 timestamped_at=stamp.time if stamp else None,
+                **ModelCommitment.cost_fields(cost),
             )
             token_digest = timestamps.token_digest(token_raw) if token_raw else None
             transparency.append(

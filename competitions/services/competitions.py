@@ -21,7 +21,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from zkproofs import timestamps
-from zkproofs.competition import SpecError, parse_threshold
+from zkproofs.accuracy import LAYERED_HEADER, PROOF_FILE_HEADER
+from zkproofs.competition import DEFAULT_BUDGET, SpecError, parse_threshold
 from zkproofs.ml import architecture as arch_limits
 from zkproofs.ml import datasets
 
@@ -44,6 +45,20 @@ MAX_THRESHOLD_DENOMINATOR = 10**12
 # A fraction "9/10" or a plain decimal "0.9": no exponent (Fraction would compute
 # 10**exponent, for any exponent that fits the text), no sign, no underscores.
 _THRESHOLD_TEXT = re.compile(r"(\d{1,20}/\d{1,20}|\d{1,20}(\.\d{0,20})?|\.\d{1,20})")
+# The budget's time limits: estimated seconds on the reference machine (a bit under 12 days;
+# a stored positive 32-bit integer).
+MAX_BUDGET_SECONDS = 1_000_000
+
+
+def max_budget_proof_bytes() -> int:
+    """The largest proof-size budget that still fits the site's upload limit: a proof of
+    this size in its file (two headers) is exactly MAX_PROOF_BYTES. A larger budget would
+    admit commitments whose proofs could never be uploaded."""
+    return settings.MAX_PROOF_BYTES - PROOF_FILE_HEADER - LAYERED_HEADER
+
+
+def default_budget_proof_bytes() -> int:
+    return min(DEFAULT_BUDGET.proof_bytes, max_budget_proof_bytes())
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,11 @@ class CompetitionInput:
     # RFC 3161 timestamp authorities ({name, url, certificate} each; zkproofs.timestamps):
     # every commitment must then carry a token from one of them dated before the reveal.
     timestamp_authorities: tuple = ()
+    # The budget per committed architecture at the competition's N (zkproofs.competition.
+    # Budget); the proof size defaults to the library's default or the site's upload limit.
+    max_prove_seconds: int = DEFAULT_BUDGET.prove_seconds
+    max_verify_seconds: int = DEFAULT_BUDGET.verify_seconds
+    max_proof_bytes: int | None = None
 
 
 def _require(condition: bool, message: str, field: str) -> None:
@@ -172,6 +192,20 @@ def _validate(data: CompetitionInput, now: datetime) -> Fraction:
         f"the submission limit is 1 to {MAX_SUBMISSION_LIMIT}",
         "submission_limit",
     )
+    for name, what in (("max_prove_seconds", "proving"), ("max_verify_seconds", "verifying")):
+        _require(
+            _is_int(getattr(data, name)) and 1 <= getattr(data, name) <= MAX_BUDGET_SECONDS,
+            f"the budget for {what} is 1 to {MAX_BUDGET_SECONDS:,} seconds",
+            name,
+        )
+    if data.max_proof_bytes is not None:
+        most = max_budget_proof_bytes()
+        _require(
+            _is_int(data.max_proof_bytes) and 1 <= data.max_proof_bytes <= most,
+            f"the budget for the proof's size is 1 to {most:,} bytes (the site accepts proof "
+            f"files of at most {settings.MAX_PROOF_BYTES:,} bytes)",
+            "max_proof_bytes",
+        )
     for name in ("reveal_at", "proof_deadline"):
         _require(timezone.is_aware(getattr(data, name)), "times need a time zone", name)
     _require(data.reveal_at > now, "the reveal time must be in the future", "reveal_at")
@@ -224,6 +258,13 @@ def create_competition(
                 max_layers=data.max_layers,
                 commitment_cap=data.commitment_cap,
                 submission_limit=data.submission_limit,
+                max_prove_seconds=data.max_prove_seconds,
+                max_verify_seconds=data.max_verify_seconds,
+                max_proof_bytes=(
+                    default_budget_proof_bytes()
+                    if data.max_proof_bytes is None
+                    else data.max_proof_bytes
+                ),
                 reveal_at=data.reveal_at,
                 proof_deadline=data.proof_deadline,
                 created_at=now,

@@ -64,6 +64,7 @@ class ErrorCode(StrEnum):
     INVALID_ARCHITECTURE = "invalid_architecture"
     ARCHITECTURE_MISMATCH = "architecture_mismatch"
     MODEL_TOO_LARGE = "model_too_large"
+    OVER_BUDGET = "over_budget"
     INVALID_COMMITMENT = "invalid_commitment"
     DUPLICATE_COMMITMENT = "duplicate_commitment"
     COMMITMENT_CAP_REACHED = "commitment_cap_reached"

@@ -63,6 +63,23 @@ def filesize(size: int | None) -> str:
     return f"{size:.1f} GB"
 
 
+@register.filter
+def thousands(value: int | None) -> str:
+    """16000000 → '16,000,000'."""
+    return "-" if value is None else f"{value:,}"
+
+
+@register.filter
+def estimate(value: float | None) -> str:
+    """An estimated figure: '0.42', '3.1', '1,234' (fewer decimals as it grows)."""
+    if value is None:
+        return "-"
+    if value < 1:
+        return f"{value:.2f}"
+    if value < 100:
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
 
 @register.filter
 def pyrepr(value) -> str:

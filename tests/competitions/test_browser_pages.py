@@ -20,8 +20,9 @@ from django.utils import timezone
 
 from competitions.models import ModelCommitment, Submission, SubmissionStatus, User
 from competitions.services import data_files as data_file_service
+from zkproofs.accuracy import proof_cost
 
-from .helpers import commitment_row, submission_row, upload
+from .helpers import commitment_row, submission_row, tiny_architecture, upload
 from .test_browser import CHROMIUM, CHROMIUM_ARGS, UNDER_CI
 
 if not CHROMIUM.exists() and not UNDER_CI:
@@ -75,6 +76,11 @@ def site(make_competition, users):
                                    created_at=done, finished_at=done))  # fmt: skip
     Submission.objects.bulk_create(rows)
     assert ModelCommitment.objects.filter(competition=competition).count() == RANKED
+    # Every commitment's cost, as the commit path records it.
+    cost = proof_cost(tiny_architecture(), competition.test_set_num_samples)
+    ModelCommitment.objects.filter(competition=competition).update(
+        **ModelCommitment.cost_fields(cost)
+    )
     alice_submission = Submission.objects.get(competitor=users.competitor).pk
     return {
         "slug": competition.slug,
@@ -153,8 +159,9 @@ def test_public_pages(live_server, site, browser, width):
     assert "No competition matches" in v.text()
 
     v.open(f"/competitions/{slug}/", "overview")
-    assert v.text("nav.tabs").split() == ["Overview", "Data", "Rules", "Leaderboard", "How",
-                                          "to", "take", "part"]  # fmt: skip
+    assert v.text("nav.tabs").split() == ["Overview", "Data", "Rules", "Commitments",
+                                          "Leaderboard", "How", "to", "take", "part"]  # fmt: skip
+    assert "1,800 s to prove" in v.text("#budget")
     assert re.match(r"Proofs close in \d days? \d+ h", v.text("#timeline"))
     assert "Classify four-pixel images." in v.text("#overview")
     assert page.locator("#overview script").count() == 0  # sanitized
@@ -170,6 +177,12 @@ def test_public_pages(live_server, site, browser, width):
 
     v.open(f"/competitions/{slug}/rules/", "rules")
     assert "Be kind." in v.text("#rules") and "What the platform enforces" in v.text()
+
+    v.open(f"/competitions/{slug}/commitments/", "commitments")
+    assert "Budget per model: 1,800 s to prove" in v.text("#budget")
+    assert page.locator("#commitments tbody tr").count() == 50
+    assert "Page 1 of 2" in v.text(".pager")
+    assert page.locator("#commitments tbody td[colspan]").count() == 50  # no cost shown
 
     v.open(f"/competitions/{slug}/leaderboard/", "leaderboard")
     assert page.locator("#leaderboard tbody tr").count() == 50
@@ -249,6 +262,9 @@ def test_organizer_pages(live_server, site, browser, width):
     assert "UTC" in v.text("main") and "round(v × scale)" in v.text("main")
     v.open(f"/competitions/{site['slug']}/data/new/", "data-upload")
     assert page.locator("input[type=file]").count() == 1
+    v.open(f"/competitions/{site['slug']}/commitments/", "commitments-organizer")
+    assert page.locator("#commitments tbody td[colspan]").count() == 0  # every cost shown
+    assert "every committed architecture's cost" in v.text()
     v.open(f"/competitions/{site['slug']}/data/", "data-organizer")
     assert "Publish a data file" in v.text()
     v.close()

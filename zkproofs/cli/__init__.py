@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="commitments per competitor (default 3)")
     create.add_argument("--submission-limit", type=int, default=5,
                         help="submissions per competitor (default 5)")
+    budget_options(create)
+    # Not sent unless given: the site applies its defaults (the proof size also within its
+    # upload limit).
+    create.set_defaults(max_prove_seconds=None, max_verify_seconds=None, max_proof_bytes=None)
     create.add_argument("--reveal-at", required=True,
                         help="ISO 8601 with a time zone, e.g. 2030-06-01T12:00:00Z")
     create.add_argument("--proof-deadline", required=True, help="ISO 8601 with a time zone")

@@ -82,6 +82,9 @@ def cmd_competition_create(args) -> int:
     }
     if args.max_layers is not None:
         body["max_layers"] = args.max_layers
+    for name in ("max_prove_seconds", "max_verify_seconds", "max_proof_bytes"):
+        if getattr(args, name) is not None:
+            body[name] = getattr(args, name)
     comp = site.create_competition(body)
     print(f"created {comp['slug']} ({comp['id']}), a draft until its test set is uploaded: "
           f"zkarena competition upload-test-set {comp['slug']} TEST.npz")
@@ -140,6 +143,10 @@ def cmd_competition_show(args) -> int:
           + (f", {comp['max_layers']} layers" if comp.get("max_layers") else "")
           + f"; {comp['commitment_cap']} commitments and {comp['submission_limit']} "
           "submissions per competitor")
+    if "max_prove_seconds" in comp:  # sites older than budgets do not publish one
+        print(f"  budget:         {comp['max_prove_seconds']:,} s to prove, "
+              f"{comp['max_verify_seconds']:,} s to verify, {comp['max_proof_bytes']:,} bytes "
+              "of proof per model on the test set (estimated when a model is committed)")
     if ts:
         print(f"  test set:       {ts['num_samples']} samples, salted digest {ts['digest']}"
               + (f", salt {ts['salt']}" if ts.get("salt") else ", salt at the reveal"))
