@@ -103,12 +103,13 @@ CASES = {
 def test_every_rejection_has_a_reason_line(arena, case):
     spoil, words = CASES[case]
     alice = arena.enter("alice")
+    # Commitments close at the reveal, which the first proof needs: bob commits before it.
+    bob = arena.enter("bob") if spoil == "other" else None
     proof = alice.proof(arena.competition, claimed=GOOD_CORRECT - 1)
     if case == "forged claim":
         proof = forged(proof, GOOD_CORRECT)
     submission = arena.submit(alice, proof)
     if spoil == "other":
-        bob = arena.enter("bob")
         Submission.objects.filter(pk=submission.pk).update(commitment=bob.record)
     elif spoil is not None:
         spoil(submission)

@@ -33,6 +33,11 @@ def test_every_library_exception_is_in_one_branch():
     for cls in found:
         if cls in (ZkproofsError, ProofError, InvalidInputError):
             continue
+        if issubclass(cls, OSError):
+            # A fault of the machine or the network (an unreachable timestamp authority):
+            # deliberately outside the tree, so that a caller retries instead of rejecting.
+            assert not issubclass(cls, ZkproofsError), cls
+            continue
         assert issubclass(cls, ZkproofsError), cls
         assert issubclass(cls, ProofError) != issubclass(cls, InvalidInputError), cls
 
