@@ -23,7 +23,7 @@ Layers (integer semantics in :mod:`zkproofs.ml.evaluate`, the definition):
   vectors (a 784-pixel row) can be read by a convolutional model as an image, and it is
   allowed only as the first layer, on a flat input.
 
-The last layer is the logit layer: a Dense layer with shift 0 whose outputs are the K logits;
+The last layer is the logit layer: a Dense layer with shift 0 and no ReLU whose outputs are the K logits;
 the prediction is the index of the largest logit, the lowest index winning ties.
 
 Committed-vector layout (version 1): layer by layer in order; within a parametric layer the
@@ -394,6 +394,11 @@ class Architecture:
             raise ArchitectureError(
                 "the logit layer must have shift 0: flooring the logits can create ties "
                 "that change the argmax"
+            )
+        if last.relu:
+            raise ArchitectureError(
+                "the logit layer cannot have a ReLU: it maps every negative logit to 0, so "
+                "the lowest class wins whenever all logits are negative; drop the final ReLU"
             )
         if last.out_features < 2:
             raise ArchitectureError("the logit layer needs at least 2 outputs (one per class)")
