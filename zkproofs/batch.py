@@ -5,14 +5,20 @@ Protocol v2's verifier never computes an intermediate point. Every commitment it
 a :class:`Lin`, a formal linear combination of points, and every verification equation of
 a Σ-protocol is recorded with :meth:`Checks.require_zero` as "this Lin is the identity".
 At the end, :meth:`Checks.finish` multiplies equation e by a weight w_e derived from the
-whole transcript (so from the whole proof) and checks Σ_e w_e·Lin_e = O with one
+transcript AND the whole proof, byte for byte, and checks Σ_e w_e·Lin_e = O with one
 multi-scalar multiplication over the distinct points.
 
+The weights must depend on every byte the prover sent, responses included: the transcript
+absorbs only the prover's points (first messages, commitments), and Σ_e w_e·Lin_e is
+affine in the Σ-protocols' responses (z₁ of a proof of product multiplies g directly), so
+weights fixed before the responses let a prover pick a response that cancels a false
+equation's error (found by review; tests/zkproofs/test_layered.py keeps that forgery).
+
 Soundness of the batching: if some equation e has Lin_e = E_e ≠ O, then Σ_e w_e·E_e = O
-for at most a 1/r fraction of weight vectors (G1 has prime order r, and w_e is uniform
-given everything else in the random-oracle model), so the batch adds 1/r to the soundness
-error. When the batch fails, each equation is checked on its own to name the one that
-failed; that costs time only on rejection.
+for at most a 1/r fraction of weight vectors (G1 has prime order r, and w_e is a random
+oracle's output on everything the equations contain), so the batch adds Q/r to the
+soundness error for a prover making Q hash queries. When the batch fails, each equation is
+checked on its own to name the one that failed; that costs time only on rejection.
 """
 
 from __future__ import annotations
@@ -112,11 +118,14 @@ class Checks:
     def require_equal(self, label: str, left: Point | Lin, right: Point | Lin) -> None:
         self.equations.append((label, lin(left) - lin(right)))
 
-    def finish(self, transcript: Transcript) -> None:
-        """Raise VerificationError unless every recorded equation holds."""
+    def finish(self, transcript: Transcript, sent: bytes) -> None:
+        """Raise VerificationError unless every recorded equation holds. ``sent`` is
+        everything the prover sent (the whole proof): the weights depend on it."""
         if not self.equations:
             return
-        seed = hashlib.sha512(b"zkarena/batch-weights" + transcript.state_digest()).digest()
+        seed = hashlib.sha512(
+            b"zkarena/batch-weights" + transcript.state_digest() + hashlib.sha512(sent).digest()
+        ).digest()
         total = Lin()
         for e, (_, combination) in enumerate(self.equations):
             w = int.from_bytes(hashlib.sha512(seed + struct.pack(">Q", e)).digest(), "big") % R

@@ -105,18 +105,13 @@ class ProofWriter:
 
 
 class ProofReader:
-    """Strict sequential decoding; every failure is a FormatError naming the position.
+    """Strict sequential decoding; every failure is a FormatError naming the position."""
 
-    ``subgroup=False`` decodes points of E(Fp) without the (costly) prime-order subgroup
-    check: only for a verifier that defers every equation into one batch (docs/protocol.md
-    §v2.5 gives the argument)."""
-
-    def __init__(self, data: bytes, grp: GroupBackend, *, subgroup: bool = True):
+    def __init__(self, data: bytes, grp: GroupBackend):
         self.data = memoryview(bytes(data))
         self.pos = 0
         self.grp = grp
         self.items = 0
-        self._decode = grp.decode if subgroup else grp.decode_on_curve
 
     def _take(self, n: int) -> bytes:
         if self.pos + n > len(self.data):
@@ -129,7 +124,7 @@ class ProofReader:
         raw = self._take(P)
         self.items += 1
         try:
-            return self._decode(raw)
+            return self.grp.decode(raw)
         except PointDecodeError as exc:
             raise FormatError(f"invalid point at byte {self.pos - P}: {exc}") from None
 

@@ -13,6 +13,7 @@ from zkproofs.commitments import hyrax
 from zkproofs.commitments.pedersen import commit_scalar_fast
 from zkproofs.errors import VerificationError
 from zkproofs.params import get_wide_params
+from zkproofs.proofstream import ProofWriter, write_dot
 from zkproofs.rng import ProverRandomness
 from zkproofs.transcript import Transcript
 
@@ -74,7 +75,9 @@ def _batch(backend="native", *, lie=None, rows_change=None):
     checks = Checks(params.backend)
     t = Transcript(b"t")
     hyrax.defer_evaluations(t, params, vclaims, proof, checks, "opening")
-    checks.finish(t)
+    w = ProofWriter(params.backend)
+    write_dot(w, proof)
+    checks.finish(t, w.bytes())
 
 
 @pytest.mark.parametrize("backend", ["native", "reference"])

@@ -241,6 +241,63 @@ def test_a_witness_breaking_one_relation_is_rejected(tamper):
         BROKEN_CASE.verify(writer.bytes(), cw)
 
 
+def test_responses_cannot_cancel_errors_in_the_batched_check(monkeypatch):
+    """The batch weights hash the whole proof, responses included. The forgery this stops
+    (found in review): with weights fixed by the transcript alone (which absorbs only the
+    prover's points), Σ w_e·Lin_e is affine in the responses, so shifting z₁ of one proof
+    of product and compensating in another makes both equations false while their weighted
+    sum stays zero. The test checks the forgery does cancel under such weights, and that the
+    verifier rejects it."""
+    import hashlib
+    import struct
+
+    from zkproofs import batch
+
+    seen = {}
+    original = batch.Checks.finish
+
+    def spy(self, transcript, sent):
+        seen["labels"] = [label for label, _ in self.equations]
+        seen["equations"] = [eq for _, eq in self.equations]
+        seen["state"] = transcript.state_digest()
+        return original(self, transcript, sent)
+
+    monkeypatch.setattr(batch.Checks, "finish", spy)
+    writer, cw = BROKEN_CASE.prove()
+    honest = writer.bytes()
+    BROKEN_CASE.verify(honest, cw)
+    # The weights an attacker could compute before choosing the responses (points only).
+    honest_state = seen["state"]
+    seed = hashlib.sha512(b"zkarena/batch-weights" + honest_state).digest()
+    R = field.MODULUS
+
+    def weight(e):
+        return int.from_bytes(hashlib.sha512(seed + struct.pack(">Q", e)).digest(), "big") % R
+
+    a = seen["labels"].index("lookup: root P_W·Q_T: product proof failed (first equation)")
+    b = seen["labels"].index("lookup: root P_T·Q_W: product proof failed (first equation)")
+    roots = dict((label, at) for label, _, at in writer.sections)["lookup roots"]
+    P, S = 48, 32
+    z1_a, z1_b = roots + 9 * P, roots + 12 * P + 5 * S  # six root claims, then two products
+
+    def shifted(data, at, delta):
+        z = (int.from_bytes(data[at:at + S], "little") + delta) % R
+        return data[:at] + z.to_bytes(S, "little") + data[at + S:]
+
+    forged = shifted(shifted(honest, z1_a, 1), z1_b, -weight(a) * pow(weight(b), -1, R))
+    with pytest.raises(VerificationError, match="product proof failed"):
+        BROKEN_CASE.verify(forged, cw)
+    # Both equations are false, yet the points-only weights would have cancelled them.
+    grp = get_params("native").backend
+    assert seen["state"] == honest_state  # the transcript saw no response
+    errors = [eq.point(grp) for eq in seen["equations"]]
+    assert not grp.is_identity(errors[a]) and not grp.is_identity(errors[b])
+    old = batch.Lin()
+    for e, eq in enumerate(seen["equations"]):
+        old.iadd(eq, weight(e) or 1)
+    assert grp.is_identity(old.point(grp))
+
+
 def test_a_weight_outside_its_declared_width_is_rejected():
     flat = BROKEN_CASE.model.flat_weights().copy()
     slot = BROKEN_ARCH.slot("layers.0.weight")
@@ -301,29 +358,34 @@ def test_schedule_depends_on_public_data_only():
 
 
 def _order_three_point(backend: str):
-    """(0, 2): on y² = x³ + 4, of order 3, outside the prime-order subgroup."""
-    grp = get_wide_params(backend).backend
-    raw = bytearray(48)
-    raw[0] = 0x80  # compressed, x = 0, the smaller root y = 2
-    return grp.decode_on_curve(bytes(raw))
+    """(0, 2): on y² = x³ + 4, of order 3, outside the prime-order subgroup; built without
+    the decoders, which refuse it."""
+    if backend == "native":
+        from py_arkworks_bls12381 import G1Point
+
+        raw = bytearray(48)
+        raw[0] = 0x80  # compressed, x = 0, the smaller root y = 2
+        return G1Point.from_compressed_bytes_unchecked(bytes(raw))
+    from py_ecc.optimized_bls12_381 import FQ
+
+    return (FQ(0), FQ(2), FQ.one())
 
 
 @pytest.mark.parametrize("backend", ["native", "reference"])
-def test_both_decoders_take_the_order_three_point_only_without_the_subgroup_check(backend):
+def test_both_decoders_refuse_the_order_three_point(backend):
     grp = get_wide_params(backend).backend
     t3 = _order_three_point(backend)
     assert not grp.is_identity(t3) and grp.is_identity(grp.mul(t3, 3))
-    with pytest.raises(PointDecodeError):  # arkworks: "invalid", the reference: "subgroup"
-        grp.decode(grp.encode(t3))
     raw = bytearray(48)
     raw[0] = 0x80
     assert grp.encode(t3) == bytes(raw)  # both backends: the canonical encoding
+    with pytest.raises(PointDecodeError):  # arkworks: "invalid", the reference: "subgroup"
+        grp.decode(bytes(raw))
 
 
 def test_a_point_with_a_small_order_component_is_rejected(proven):
-    """The verifier decodes proof points without the subgroup check (one batched equation
-    decides); a row, round or opening commitment shifted by a point of order 3 is still
-    rejected."""
+    """Proof points are subgroup-checked on decode (DESIGN §4): a row, round or opening
+    commitment shifted by a point of order 3 is refused."""
     case, writer, cw = proven["one hidden ReLU"]
     proof = writer.bytes()
     grp = get_wide_params("native").backend

@@ -64,10 +64,3 @@ class GroupBackend(Protocol):
         """Strict decoding: exactly 48 bytes, valid flag bits, x < p, on the curve, in
         the prime-order subgroup, and re-encoding equals the input. Raises
         PointDecodeError on any failure."""
-
-    def decode_on_curve(self, data: bytes) -> Point:
-        """``decode`` without the subgroup check (everything else as strict): a point of
-        E(Fp), possibly with a component of order dividing the cofactor. Only for verifiers
-        whose every check is one batched equation in which such a component can only make
-        an honest-looking proof fail (docs/protocol.md, §v2.5)."""
-        return self.decode(data)

@@ -303,18 +303,15 @@ class NativeBackend:
     def from_affine_bytes_trusted(self, data: bytes) -> G1Point:
         return G1Point.from_xy_bytes_unchecked_le(bytes(data))
 
-    def decode(self, data: bytes, *, subgroup: bool = True) -> G1Point:
+    def decode(self, data: bytes) -> G1Point:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError("decode takes bytes")
         data = bytes(data)
         if len(data) != POINT_BYTES:
             raise PointDecodeError(f"a G1 point is {POINT_BYTES} bytes, got {len(data)}")
         try:
-            # Checked: on the curve and (unless told otherwise) in the prime-order subgroup.
-            if subgroup:
-                point = G1Point.from_compressed_bytes(data)
-            else:
-                point = G1Point.from_compressed_bytes_unchecked(data)
+            # Checked: on the curve and in the prime-order subgroup.
+            point = G1Point.from_compressed_bytes(data)
         except Exception as exc:  # the binding raises bare ValueErrors with Rust messages
             raise PointDecodeError(f"invalid G1 point encoding: {exc}") from None
         # arkworks accepts aliases, e.g. any bytes with the infinity flag set decode to the
@@ -322,6 +319,3 @@ class NativeBackend:
         if point.to_compressed_bytes() != data:
             raise PointDecodeError("non-canonical G1 point encoding")
         return point
-
-    def decode_on_curve(self, data: bytes) -> G1Point:
-        return self.decode(data, subgroup=False)

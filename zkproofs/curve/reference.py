@@ -203,7 +203,7 @@ class ReferenceBackend:
         return (FQ(int.from_bytes(data[:48], "little")), FQ(int.from_bytes(data[48:], "little")),
                 FQ.one())
 
-    def decode(self, data: bytes, *, subgroup: bool = True) -> Point:
+    def decode(self, data: bytes) -> Point:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError("decode takes bytes")
         data = bytes(data)
@@ -227,11 +227,8 @@ class ReferenceBackend:
         if bool(z & _SORT) != (y > (_P - 1) // 2):
             y = _P - y
         point = (FQ(x), FQ(y), FQ.one())
-        if subgroup and not in_subgroup(point):
+        if not in_subgroup(point):
             raise PointDecodeError("point is not in the prime-order subgroup")
         if self.encode(point) != data:  # cannot differ after the checks above; cheap to keep
             raise PointDecodeError("non-canonical G1 point encoding")
         return point
-
-    def decode_on_curve(self, data: bytes) -> Point:
-        return self.decode(data, subgroup=False)

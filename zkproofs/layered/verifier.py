@@ -87,10 +87,7 @@ def verify(
     check_size(params, schedule, proof)
     grp = params.backend
     t = start_transcript(params, schedule, statement, weight_rows)
-    # Points of E(Fp), the subgroup check skipped: every check below is deferred into one
-    # batched equation, which only the prime-order components of the points can satisfy
-    # (docs/protocol.md §v2.5).
-    r = ProofReader(proof, grp, subgroup=False)
+    r = ProofReader(proof, grp)
     ctx = VerifierContext(t, params, r, Checks(grp), schedule, {}, list(weight_rows))
 
     for name, spec in schedule.vectors.items():
@@ -125,4 +122,4 @@ def verify(
     count.verify(ctx, gkr.witness_point, out_claims, logit_y)
     claims_mod.verify_reductions(ctx, ctx.claims)
     r.end()
-    ctx.checks.finish(t)
+    ctx.checks.finish(t, proof)
