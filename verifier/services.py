@@ -7,7 +7,7 @@ checked (which takes from a fraction of a second to minutes):
    and the Celery task id as the holder of the claim. A final submission is never claimed
    again, and a claim held by another live task is left alone: a duplicate enqueue is a
    no-op.
-2. ``check``: outside any transaction, the proof is verified by compiling the circuit from
+2. ``check``: outside any transaction, the proof is verified against
    what the platform stored: the competition's test set and salt, the architecture and
    commitment bytes of the ``ModelCommitment`` record. The submitter contributes only the
    proof file.
@@ -173,7 +173,6 @@ class Outcome:
     proven_count: int | None = None
     reason: str = ""
     seconds: float = 0.0
-    constraints: int | None = field(default=None, compare=False)
 
 
 class _Reject(Exception):
@@ -261,7 +260,6 @@ def check(submission_id: int) -> Outcome:
         True,
         proven_count=report.correct,
         seconds=time.perf_counter() - start,
-        constraints=report.constraints,
     )
 
 

@@ -1,5 +1,6 @@
 """zkproofs: transparent zero-knowledge proofs that a committed model reaches a claimed
-accuracy (Spartan with Hyrax-style zero knowledge over BLS12-381; no trusted setup).
+accuracy on a whole test set (protocol v2: a layered, data-parallel proof of sumchecks,
+logUp-GKR lookups and Hyrax commitments over BLS12-381; no trusted setup).
 
 Library first: nothing here imports Django. The main entry points:
 
@@ -7,7 +8,8 @@ Library first: nothing here imports Django. The main entry points:
 - :func:`prove_accuracy`, :func:`verify_accuracy`: the proof (after the reveal);
 - :class:`CompetitionSpec`: what a proof is bound to;
 - :mod:`zkproofs.ml`: ONNX import, quantization, the reference integer evaluator;
-- :mod:`zkproofs.spartan`, :mod:`zkproofs.r1cs`: the generic proof system underneath;
+- :mod:`zkproofs.layered`: the proof system underneath (schedule, gadgets, prover,
+  verifier), on :mod:`zkproofs.lookup`, :mod:`zkproofs.commitments`, :mod:`zkproofs.sumcheck`;
 - :mod:`zkproofs.errors`: one root, ``ZkproofsError``, with two branches: ``ProofError``
   (the proof is bad) and ``InvalidInputError`` (the caller's input is bad).
 
@@ -31,7 +33,6 @@ from .accuracy import (  # noqa: E402
 )
 from .competition import CompetitionSpec, SpecError, parse_threshold  # noqa: E402
 from .errors import (  # noqa: E402
-    ConstraintViolation,
     FormatError,
     InvalidInputError,
     ProofError,
@@ -45,7 +46,6 @@ __all__ = [
     "CommitmentInfo",
     "CommittedModel",
     "CompetitionSpec",
-    "ConstraintViolation",
     "FormatError",
     "InvalidInputError",
     "ProofError",

@@ -2,11 +2,11 @@
 revealed test set, verify the proof. This is the API the command line, the site and the
 workers use.
 
-Public statement of a proof (docs/protocol.md §6, step 1): the competition digest, the
+Public statement of a proof (docs/protocol.md §v2.2): the competition digest, the
 architecture digest, the submitter's immutable id, the claimed count c — absorbed as the
-``statement`` bytes — plus the weight commitment C_W and the circuit digest, which the
-verifier computes itself from the architecture stored with the commitment, the test set and
-c. Nothing but the proof bytes comes from the prover at verification time.
+``statement`` bytes — plus the weight commitment C_W and the schedule, which the verifier
+builds itself from the architecture stored with the commitment and N. Nothing but the proof
+bytes comes from the prover at verification time.
 """
 
 from __future__ import annotations
@@ -15,29 +15,31 @@ import hashlib
 import struct
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from . import field, formats, spartan
+from . import field, formats
 from .commitments import commit_rows
 from .competition import CompetitionSpec
 from .errors import InvalidInputError, VerificationError
 from .ml import datasets, evaluate
 from .ml.architecture import Architecture, QuantizedModel
-from .ml.circuit import AccuracyCircuit, compile_accuracy_circuit
 from .params import get_params
 from .rng import ProverRandomness
 from .weights import CommitmentBinding, commit_weights, verify_knowledge, weight_rows
 
 STATEMENT_DOMAIN = b"zkarena/accuracy-statement/v1"
 PROOF_FILE_MAGIC = b"ZKPF"  # the architecture encoding is "ZKAR"
-# The proof file's version is the protocol of the proof inside: 1 = Spartan over one R1CS,
-# 2 = the layered, data-parallel protocol (zkproofs.layered).
+# The proof file's version is the protocol of the proof inside: 2 = the layered,
+# data-parallel protocol (zkproofs.layered). Version 1 (Spartan over one R1CS per test set)
+# is retired: its files are refused by name (see AccuracyProof.from_bytes).
 PROOF_FILE_VERSION = 2
-PROOF_FILE_VERSIONS = (1, 2)
+PROOF_FILE_VERSIONS = (2,)
+RETIRED_VERSIONS = {1: "protocol v1 (Spartan over one R1CS), retired in zkarena 0.2"}
 PROOF_FILE_HEADER = 6 + 32 + 16 + 32 + 32 + 16
 MAX_PROOF_BYTES = 64 << 20
 LAYERED_MAGIC = b"ZKV2"
@@ -247,6 +249,11 @@ class AccuracyProof:
         magic, version = struct.unpack(">4sH", data[:6])
         if magic != PROOF_FILE_MAGIC:
             raise formats.FormatError("not a zkarena accuracy proof file (magic)")
+        if version in RETIRED_VERSIONS:
+            raise formats.FormatError(
+                f"this is a proof file of version {version}, {RETIRED_VERSIONS[version]}: "
+                "this zkarena no longer reads it; prove again with `zkarena prove`"
+            )
         if version not in PROOF_FILE_VERSIONS:
             raise formats.FormatError(
                 f"unsupported proof file version {version} (this zkarena reads versions "
@@ -280,33 +287,24 @@ class AccuracyProof:
                 raise VerificationError(f"the proof file was made for another {what}")
 
 
-ProgressCallback = spartan.Progress
+ProgressCallback = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 def layered_schedule(architecture: Architecture | bytes, num_samples: int, claimed: int = 0):
-    """Protocol v2's schedule for this architecture and N, or None if v2 cannot prove it
-    (then v1 does)."""
-    from .layered.schedule import ScheduleError, build
+    """The proof's schedule for this architecture and N (zkproofs.layered.schedule), from
+    public data alone. Every architecture the format admits has one; ScheduleError (an
+    InvalidInputError) only for N or c out of range."""
+    from .layered.schedule import build
 
     arch = (architecture if isinstance(architecture, Architecture)
             else Architecture.from_bytes(architecture))
-    try:
-        return build(arch, num_samples, claimed)
-    except ScheduleError:
-        return None
+    return build(arch, num_samples, claimed)
 
 
-def protocol_for(architecture: Architecture | bytes, num_samples: int) -> int:
-    """Which protocol proves this architecture: 2 (layered) where it can, else 1."""
-    return 2 if layered_schedule(architecture, num_samples) is not None else 1
-
-
-def expected_proof_bytes(architecture: Architecture | bytes, spec: CompetitionSpec) -> int | None:
-    """The exact length of a protocol-v2 proof file for this architecture and competition,
-    from public data alone (no test set, nothing decoded); None where v2 does not apply."""
+def expected_proof_bytes(architecture: Architecture | bytes, spec: CompetitionSpec) -> int:
+    """The exact length of a proof file for this architecture and competition, from public
+    data alone (no test set, nothing decoded)."""
     sched = layered_schedule(architecture, spec.num_samples)
-    if sched is None:
-        return None
     return PROOF_FILE_HEADER + LAYERED_HEADER + sched.proof_size().bytes
 
 
@@ -319,10 +317,7 @@ def proof_cost(architecture: Architecture | bytes, num_samples: int):
     counted from the schedule alone: cheap, nothing is compiled or proved."""
     from .layered import cost
 
-    sched = layered_schedule(architecture, num_samples)
-    if sched is None:
-        raise CommitmentError("protocol v2 cannot prove this architecture")
-    return cost.of(sched)
+    return cost.of(layered_schedule(architecture, num_samples))
 
 
 def check_budget(spec: CompetitionSpec, architecture: Architecture | bytes):
@@ -353,12 +348,10 @@ def prove_accuracy(
     backend: str = "native",
     rng: ProverRandomness | None = None,
     progress: ProgressCallback | None = None,
-    protocol: int | None = None,
 ) -> AccuracyProof:
     """Prove that the committed model labels at least ``claimed`` samples correctly
     (default: as many as it does). Raises if the claim is false or the key file does not
-    open the commitment. ``protocol``: 2 (layered) or 1 (Spartan); by default 2 wherever
-    it supports the architecture."""
+    open the commitment. ``progress(stage, done, total)`` reports the prover's steps."""
     params = get_params(backend)
     x, y = check_test_set(spec, x, y, salt)
     model, op = model_from_opening(architecture, opening, backend)
@@ -377,33 +370,16 @@ def prove_accuracy(
             f"claimed {c}: a false claim cannot be proven"
         )
     statement = statement_bytes(spec, submitter_id, arch.digest(), c)
-    sched = layered_schedule(arch, len(x), c) if protocol in (None, 2) else None
-    if protocol == 2 and sched is None:
-        raise CommitmentError("protocol v2 does not support this architecture yet")
-    if sched is not None:
-        from .layered import prover as layered_prover
-        from .layered.schedule import with_data
-        from .params import get_wide_params
+    from .layered import prover as layered_prover
+    from .layered.schedule import with_data
+    from .params import get_wide_params
 
-        wide = get_wide_params(backend)
-        body = layered_prover.prove(
-            wide, with_data(sched, x, y), model, x, statement, cw, op, rng=rng,
-            progress=progress or spartan._no_progress,
-        )
-        proof_bytes, version = _layered_header(wide) + body, 2
-    else:
-        circuit: AccuracyCircuit = compile_accuracy_circuit(arch, x, y, c, model)
-        proof = spartan.prove(
-            params,
-            circuit.r1cs,
-            circuit.assignment,
-            statement=statement,
-            weight_commitment=cw,
-            weight_opening=op,
-            rng=rng,
-            progress=progress or spartan._no_progress,
-        )
-        proof_bytes, version = formats.encode_proof(params, proof), 1
+    sched = layered_schedule(arch, len(x), c)
+    wide = get_wide_params(backend)
+    body = layered_prover.prove(
+        wide, with_data(sched, x, y), model, x, statement, cw, op, rng=rng,
+        progress=progress or layered_prover.no_progress,
+    )
     return AccuracyProof(
         spec.digest(),
         _uuid(submitter_id),
@@ -411,8 +387,8 @@ def prove_accuracy(
         hashlib.sha256(commitment).digest(),
         c,
         len(x),
-        proof_bytes,
-        version,
+        _layered_header(wide) + body,
+        PROOF_FILE_VERSION,
     )
 
 
@@ -422,8 +398,7 @@ class VerificationReport:
     num_samples: int
     meets_threshold: bool
     seconds: float
-    constraints: int | None  # protocol 1 only: the size of the R1CS
-    protocol: int = 1
+    protocol: int = PROOF_FILE_VERSION
 
     @property
     def accuracy(self) -> Fraction:
@@ -444,64 +419,36 @@ def verify_accuracy(
     backend: str = "native",
 ) -> VerificationReport:
     """Verify a proof of ``claimed`` correct predictions; raises VerificationError (or a
-    decoding / test-set error) on rejection. The protocol is read from the proof's magic.
+    decoding / test-set error) on rejection.
 
-    Protocol v2 checks the proof's exact length (derived from the stored architecture and
-    N) before it reads the test set or decodes anything. Protocol v1 compiles the circuit
-    from the stored architecture, the revealed test set and ``claimed``."""
+    Costs are bounded before any work: the proof's exact length (derived from the stored
+    architecture and N) is checked before the test set is read or anything decoded."""
+    from .layered import verifier as layered_verifier
+    from .layered.schedule import with_data
+    from .params import get_wide_params
+
     start = time.perf_counter()
     params = get_params(backend)
     arch = Architecture.from_bytes(architecture)
     _check_fits(spec, arch)
     if not 0 <= claimed <= spec.num_samples:
         raise VerificationError(f"the claimed count {claimed} is not in [0, {spec.num_samples}]")
-    if proof[:4] == LAYERED_MAGIC:
-        from .layered import verifier as layered_verifier
-        from .layered.schedule import with_data
-        from .params import get_wide_params
-
-        sched = layered_schedule(arch, spec.num_samples, claimed)
-        if sched is None:
-            raise VerificationError("a protocol-v2 proof for an architecture v2 does not support")
-        wide = get_wide_params(backend)
-        expected = LAYERED_HEADER + sched.proof_size().bytes
-        if len(proof) != expected:
-            raise formats.FormatError(
-                f"the proof has {len(proof)} bytes where this architecture and N give {expected}"
-            )
-        if proof[:LAYERED_HEADER] != _layered_header(wide):
-            raise formats.FormatError("the proof was made under other parameters or version")
-        cw = formats.decode_weight_commitment(params, commitment)
-        if len(cw.rows) != weight_rows(arch.weight_count, params.row_width):
-            raise VerificationError("the commitment's row count does not fit its architecture")
-        x, y = check_test_set(spec, x, y, salt)
-        layered_verifier.verify(
-            wide, with_data(sched, x, y), proof[LAYERED_HEADER:],
-            statement_bytes(spec, submitter_id, arch.digest(), claimed), cw.rows,
+    sched = layered_schedule(arch, spec.num_samples, claimed)
+    wide = get_wide_params(backend)
+    expected = LAYERED_HEADER + sched.proof_size().bytes
+    if len(proof) != expected:
+        raise formats.FormatError(
+            f"the proof has {len(proof)} bytes where this architecture and N give {expected}"
         )
-        return VerificationReport(claimed, len(x), claimed >= spec.required_correct,
-                                  time.perf_counter() - start, None, 2)
-    x, y = check_test_set(spec, x, y, salt)
+    if proof[:LAYERED_HEADER] != _layered_header(wide):
+        raise formats.FormatError("the proof was made under other parameters or version")
     cw = formats.decode_weight_commitment(params, commitment)
     if len(cw.rows) != weight_rows(arch.weight_count, params.row_width):
         raise VerificationError("the commitment's row count does not fit its architecture")
-    circuit = compile_accuracy_circuit(arch, x, y, claimed)
-    r1cs = circuit.r1cs
-    shape = formats.ProofShape(r1cs.m_x, r1cs.m_y, r1cs.aux_rows)
-    decoded = formats.decode_proof(params, proof, shape)
-    spartan.verify(
-        params,
-        r1cs,
-        [],
-        decoded,
-        statement=statement_bytes(spec, submitter_id, arch.digest(), claimed),
-        weight_commitment=cw,
+    x, y = check_test_set(spec, x, y, salt)
+    layered_verifier.verify(
+        wide, with_data(sched, x, y), proof[LAYERED_HEADER:],
+        statement_bytes(spec, submitter_id, arch.digest(), claimed), cw.rows,
     )
-    return VerificationReport(
-        correct=claimed,
-        num_samples=len(x),
-        meets_threshold=claimed >= spec.required_correct,
-        seconds=time.perf_counter() - start,
-        constraints=r1cs.num_constraints,
-        protocol=1,
-    )
+    return VerificationReport(claimed, len(x), claimed >= spec.required_correct,
+                              time.perf_counter() - start)

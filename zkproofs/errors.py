@@ -5,8 +5,7 @@
     │   ├── VerificationError   a check failed (the message names it)
     │   └── FormatError         bytes that are not a valid encoding (points, scalars, sizes)
     └── InvalidInputError   the caller's input is bad: a competition spec, an architecture,
-                            a test set, a model, a key file, a claim the witness does not
-                            satisfy (ConstraintViolation, UnassignedVariable), …
+                            a test set, a model, a key file, a false claim, …
 
 Anything else escaping zkproofs (a bare ``ValueError`` from numpy, ``MemoryError``, an
 ``OSError``) is not a verdict about a proof: it is a fault of the machine or a bug, and a
@@ -36,24 +35,3 @@ class FormatError(ProofError, ValueError):
 
 class InvalidInputError(ZkproofsError, ValueError):
     """The caller's input is bad; nothing is said about any proof."""
-
-
-class ConstraintViolation(InvalidInputError):
-    """Constraint ``index`` of an R1CS is not satisfied by the given z.
-
-    ``label`` is the label the circuit compiler attached to the constraint (or None).
-    """
-
-    def __init__(self, index: int, label: str | None, detail: str = ""):
-        self.index = index
-        self.label = label
-        where = f"constraint {index}" + (f" ({label})" if label else " (unlabelled)")
-        super().__init__(f"{where} is not satisfied" + (f": {detail}" if detail else ""))
-
-
-class UnassignedVariable(InvalidInputError):
-    """The prover asked for a witness but variable ``index`` never received a value."""
-
-    def __init__(self, index: int, description: str):
-        self.index = index
-        super().__init__(f"variable {index} ({description}) has no value")

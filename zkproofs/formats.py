@@ -1,5 +1,5 @@
-"""Versioned binary encodings of weight commitments, their proofs of knowledge, openings
-and Spartan proofs.
+"""Versioned binary encodings of weight commitments, their proofs of knowledge and openings.
+(An accuracy proof's own encoding is zkproofs.proofstream, its file header accuracy.py.)
 
 Every encoding starts with a 4-byte magic and a big-endian u16 version; lengths are
 fixed-width big-endian integers. Points are 48-byte compressed encodings decoded strictly
@@ -11,24 +11,20 @@ the header, bounded, before it allocates anything, and rejects trailing bytes.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 import numpy as np
 
-from . import field, sigma, sumcheck
+from . import field
 from .curve.base import POINT_BYTES, GroupBackend, PointDecodeError
 from .errors import FormatError
 from .params import Params
-from .spartan import SpartanProof
 from .weights import OpeningKnowledgeProof, WeightCommitment, WeightOpening
 
 VERSION = 1
 MAGIC_WEIGHT_COMMITMENT = b"ZKCW"
 MAGIC_KNOWLEDGE_PROOF = b"ZKPK"
 MAGIC_OPENING = b"ZKWO"
-MAGIC_PROOF = b"ZKAP"
 
-MAX_ROUNDS = 40  # 2^40 constraints is far beyond anything a competition admits
 MAX_ROWS = 1 << 20
 MAX_WEIGHTS = 1 << 28
 S = field.SCALAR_BYTES
@@ -197,122 +193,3 @@ def decode_opening(params: Params, data: bytes) -> WeightOpening:
     if any(field.to_ints(values[count:])):
         raise FormatError("the opening's padding values are not zero")
     return WeightOpening(values, blinds, count)
-
-
-# ------------------------------------------------------------------ Spartan proof
-
-
-@dataclass(frozen=True)
-class ProofShape:
-    """The dimensions a proof must have: derived by the verifier from its own circuit."""
-
-    m_x: int
-    m_y: int
-    aux_rows: int
-
-
-def _round_bytes(degree: int) -> int:
-    return 4 * P + (degree + 1 + 2) * S
-
-
-def proof_length(params: Params, shape: ProofShape) -> int:
-    return (
-        HEADER
-        + 12
-        + shape.aux_rows * P
-        + shape.m_x * _round_bytes(3)
-        + 4 * P  # claim commitments
-        + P + 2 * S  # opening
-        + 3 * P + 5 * S  # product
-        + P + S  # equality 1
-        + shape.m_y * _round_bytes(2)
-        + P  # Vv
-        + 2 * P + (params.row_width + 2) * S  # dot product
-        + P + S  # equality 2
-    )
-
-
-def _write_dot(w: _Writer, d: sigma.DotProductProof) -> None:
-    w.point(d.delta)
-    w.point(d.beta)
-    w.vector(d.z)
-    w.scalar(d.z_delta)
-    w.scalar(d.z_beta)
-
-
-def _read_dot(r: _Reader, n: int) -> sigma.DotProductProof:
-    delta, beta = r.point(), r.point()
-    return sigma.DotProductProof(delta, beta, r.vector(n), r.scalar(), r.scalar())
-
-
-def _write_sumcheck(w: _Writer, sc: sumcheck.SumcheckProof) -> None:
-    for rnd in sc.rounds:
-        w.point(rnd.poly_commitment)
-        w.point(rnd.eval_commitment)
-        _write_dot(w, rnd.proof)
-
-
-def _read_sumcheck(r: _Reader, rounds: int, degree: int) -> sumcheck.SumcheckProof:
-    out = []
-    for _ in range(rounds):
-        cp, ce = r.point(), r.point()
-        out.append(sumcheck.RoundProof(cp, ce, _read_dot(r, degree + 1)))
-    return sumcheck.SumcheckProof(tuple(out))
-
-
-def encode_proof(params: Params, proof: SpartanProof) -> bytes:
-    w = _Writer(params.backend)
-    _header(w, MAGIC_PROOF, params)
-    w.u32(len(proof.phase1.rounds))
-    w.u32(len(proof.phase2.rounds))
-    w.u32(len(proof.aux_commitments))
-    w.points(proof.aux_commitments)
-    _write_sumcheck(w, proof.phase1)
-    w.points(proof.claim_commitments)
-    w.point(proof.cz_opening.alpha)
-    w.scalar(proof.cz_opening.z1)
-    w.scalar(proof.cz_opening.z2)
-    w.points((proof.product.alpha, proof.product.beta, proof.product.delta))
-    for x in proof.product.z:
-        w.scalar(x)
-    w.point(proof.phase1_equality.alpha)
-    w.scalar(proof.phase1_equality.z)
-    _write_sumcheck(w, proof.phase2)
-    w.point(proof.vars_eval_commitment)
-    _write_dot(w, proof.vars_eval_proof)
-    w.point(proof.phase2_equality.alpha)
-    w.scalar(proof.phase2_equality.z)
-    return w.bytes()
-
-
-def read_proof_shape(data: bytes) -> ProofShape:
-    """The dimensions a proof claims (for display); verification uses its own."""
-    if len(data) < HEADER + 12 or data[:4] != MAGIC_PROOF:
-        raise FormatError("not a zkarena proof")
-    m_x, m_y, aux = struct.unpack(">III", data[HEADER : HEADER + 12])
-    return ProofShape(m_x, m_y, aux)
-
-
-def decode_proof(params: Params, data: bytes, expected: ProofShape) -> SpartanProof:
-    """Strictly decode a proof whose dimensions must equal ``expected``."""
-    r = _Reader(data, params.backend)
-    r.header(MAGIC_PROOF, params)
-    shape = ProofShape(r.u32(), r.u32(), r.u32())
-    if shape != expected:
-        raise FormatError(f"proof dimensions {shape} differ from the circuit's {expected}")
-    if max(shape.m_x, shape.m_y) > MAX_ROUNDS or shape.aux_rows > MAX_ROWS:
-        raise FormatError("proof dimensions out of range")
-    _expect_length(data, proof_length(params, shape))
-    aux = r.points(shape.aux_rows)
-    phase1 = _read_sumcheck(r, shape.m_x, 3)
-    claims = r.points(4)
-    opening = sigma.OpeningProof(r.point(), r.scalar(), r.scalar())
-    pa, pb, pd = r.points(3)
-    product = sigma.ProductProof(pa, pb, pd, tuple(r.scalar() for _ in range(5)))
-    eq1 = sigma.EqualityProof(r.point(), r.scalar())
-    phase2 = _read_sumcheck(r, shape.m_y, 2)
-    vv = r.point()
-    dot = _read_dot(r, params.row_width)
-    eq2 = sigma.EqualityProof(r.point(), r.scalar())
-    r.end()
-    return SpartanProof(aux, phase1, claims, opening, product, eq1, phase2, vv, dot, eq2)

@@ -11,9 +11,10 @@ two of them: that is what makes the Pedersen commitments binding.
 params_id = SHA-256 over the version, κ, the tag and the encodings of all generators; it is
 absorbed by every transcript, so a proof made under other parameters never verifies.
 
-Protocol v1 uses rows of 2^κ = 512 (``get_params``). Protocol v2 commits its auxiliary
-vectors in wider rows, up to 2^11 = 2048 (``get_wide_params``): the same formula continued
-(G_0 … G_511 are v1's), the same g and H, and its own params_id.
+The weight commitment C_W uses rows of 2^κ = 512 (``get_params``). The accuracy proof
+commits its auxiliary vectors in wider rows, up to 2^11 = 2048 (``get_wide_params``): the
+same formula continued (G_0 … G_511 are the narrow table's), the same g and H, and its own
+params_id.
 
 Hashing 2048 points to the curve takes about half a second natively and several seconds in
 pure Python, so the vector bases are cached in a file (affine coordinates) under the user's

@@ -1,20 +1,6 @@
-"""Zero-knowledge sumcheck: round polynomials are sent only as commitments (Hyrax §4,
-Spartan's ``ZKSumcheckInstanceProof``).
-
-Round j, for a claim C_{j−1} = com(s; ρ) that Σ_x p_j(x) over x ∈ {0, 1} equals s:
-
-1. P → Cp_j = Com(c_0 … c_d; β_j), the coefficients of p_j under G_0 … G_d; absorbed.
-2. r_j ← transcript.
-3. P → Ce_j = com(p_j(r_j); β'_j); absorbed together with C_{j−1}.
-4. (w0, w1) ← transcript; a = w0·(2, 1, …, 1) + w1·(1, r_j, r_j², …, r_j^d), so that
-   ⟨a, c⟩ = w0·(p_j(0) + p_j(1)) + w1·p_j(r_j).
-5. DotProduct(Cx = Cp_j, Cy = w0·C_{j−1} + w1·Ce_j, a): one proof shows both that the
-   round polynomial sums to the claim and that Ce_j commits to its value at r_j.
-6. C_j = Ce_j.
-
-The verifier fixes the number of rounds and the degree: a proof with another round count,
-or a response vector of another length (another degree), is rejected.
-"""
+"""Zero-knowledge sumcheck with committed round polynomials (Hyrax §4), all rounds checked
+by one proof of dot product (docs/protocol.md §v2.2). The protocol's steps are spelled out
+above ``prove``."""
 
 from __future__ import annotations
 
@@ -23,12 +9,11 @@ from functools import lru_cache
 from typing import Protocol
 
 from . import field
-from .commitments import commit_scalar, commit_vector
 from .curve.base import Point
 from .errors import VerificationError
 from .params import Params
 from .rng import ProverRandomness
-from .sigma import DotProductProof, prove_dot_product, verify_dot_product
+from .sigma import DotProductProof, prove_dot_product
 from .transcript import Transcript
 
 R = field.MODULUS
@@ -42,28 +27,6 @@ class RoundOracle(Protocol):
 
     def bind(self, r: int) -> None:
         """Fix the current variable to r."""
-
-
-@dataclass(frozen=True)
-class RoundProof:
-    poly_commitment: Point
-    eval_commitment: Point
-    proof: DotProductProof
-
-
-@dataclass(frozen=True)
-class SumcheckProof:
-    rounds: tuple[RoundProof, ...]
-
-
-@dataclass(frozen=True)
-class SumcheckResult:
-    """What the sumcheck leaves: the random point and the committed final claim."""
-
-    point: list[int]
-    claim: Point
-    value: int = 0  # prover only
-    blind: int = 0  # prover only
 
 
 @lru_cache(maxsize=8)
@@ -105,99 +68,7 @@ def evaluate_poly(coeffs: list[int], x: int) -> int:
     return acc
 
 
-def _round_weights(degree: int, r: int, w0: int, w1: int):
-    sum_row = [2] + [1] * degree
-    eval_row = field.powers(r, degree + 1)
-    return field.vec([(w0 * s + w1 * e) % R for s, e in zip(sum_row, eval_row, strict=True)])
-
-
-def prove(
-    t: Transcript,
-    params: Params,
-    rng: ProverRandomness,
-    oracle: RoundOracle,
-    *,
-    num_rounds: int,
-    degree: int,
-    claim: Point,
-    claim_value: int,
-    claim_blind: int,
-) -> tuple[SumcheckProof, SumcheckResult]:
-    grp = params.backend
-    rounds = []
-    point = []
-    for _ in range(num_rounds):
-        evals = oracle.round_evaluations(claim_value)
-        if len(evals) != degree + 1:
-            raise ValueError("round oracle returned the wrong number of evaluations")
-        coeffs = interpolate(evals)
-        poly_blind = rng.scalar()
-        poly_commitment = commit_vector(params, coeffs, poly_blind)
-        t.absorb_points(b"sumcheck/poly", [grp.encode(poly_commitment)])
-        r = t.challenge_scalar(b"sumcheck/r")
-
-        value = evaluate_poly(coeffs, r)
-        eval_blind = rng.scalar()
-        eval_commitment = commit_scalar(params, value, eval_blind)
-        t.absorb_points(b"sumcheck/eval", [grp.encode(claim), grp.encode(eval_commitment)])
-        w0, w1 = t.challenge_scalar(b"sumcheck/w0"), t.challenge_scalar(b"sumcheck/w1")
-
-        a = _round_weights(degree, r, w0, w1)
-        cy = grp.msm([claim, eval_commitment], [w0, w1])
-        proof = prove_dot_product(
-            t,
-            params,
-            rng,
-            poly_commitment,
-            cy,
-            a,
-            field.vec(coeffs),
-            poly_blind,
-            (w0 * claim_blind + w1 * eval_blind) % R,
-        )
-        rounds.append(RoundProof(poly_commitment, eval_commitment, proof))
-        point.append(r)
-        oracle.bind(r)
-        claim, claim_value, claim_blind = eval_commitment, value, eval_blind
-    return SumcheckProof(tuple(rounds)), SumcheckResult(point, claim, claim_value, claim_blind)
-
-
-def verify(
-    t: Transcript,
-    params: Params,
-    proof: SumcheckProof,
-    *,
-    num_rounds: int,
-    degree: int,
-    claim: Point,
-) -> SumcheckResult:
-    grp = params.backend
-    if len(proof.rounds) != num_rounds:
-        raise VerificationError(
-            f"sumcheck has {len(proof.rounds)} rounds where the circuit needs {num_rounds}"
-        )
-    point = []
-    for i, rnd in enumerate(proof.rounds):
-        if len(rnd.proof.z) != degree + 1:
-            raise VerificationError(f"sumcheck round {i} has a polynomial of the wrong degree")
-        t.absorb_points(b"sumcheck/poly", [grp.encode(rnd.poly_commitment)])
-        r = t.challenge_scalar(b"sumcheck/r")
-        t.absorb_points(b"sumcheck/eval", [grp.encode(claim), grp.encode(rnd.eval_commitment)])
-        w0, w1 = t.challenge_scalar(b"sumcheck/w0"), t.challenge_scalar(b"sumcheck/w1")
-        a = _round_weights(degree, r, w0, w1)
-        cy = grp.msm([claim, rnd.eval_commitment], [w0, w1])
-        try:
-            verify_dot_product(t, params, rnd.poly_commitment, cy, a, rnd.proof)
-        except VerificationError as exc:
-            raise VerificationError(f"sumcheck round {i}: {exc}") from None
-        point.append(r)
-        claim = rnd.eval_commitment
-    return SumcheckResult(point, claim)
-
-
-# ==================================================================== protocol v2
-#
-# Protocol v2's sumcheck commits each round polynomial and checks all rounds with ONE proof
+# The sumcheck commits each round polynomial and checks all rounds with ONE proof
 # of dot product (Hyrax, §4: the round checks are linear in the committed coefficients):
 #
 # 1. Round j: P → Cp_j = Σ_k c_{j,k}·G_{j(d+1)+k} + β_j·H, the coefficients of p_j under
@@ -247,7 +118,7 @@ def _relation_vector(degree: int, challenges: list[int], weights: list[int]):
     return field.vec(out)
 
 
-def prove_v2(
+def prove(
     t: Transcript,
     params: Params,
     rng: ProverRandomness,
@@ -258,7 +129,6 @@ def prove_v2(
     claim: ClaimOpening,
 ) -> tuple[BatchedSumcheckProof, list[int], ClaimOpening]:
     from .commitments.pedersen import commit_scalar_fast
-    from .sigma import prove_dot_product_v2
 
     grp = params.backend
     width = degree + 1
@@ -288,7 +158,7 @@ def prove_v2(
     t.absorb_points(b"v2/sumcheck/final", [grp.encode(final)])
     weights = t.challenge_scalars(b"v2/sumcheck/w", num_rounds + 1)
     a = _relation_vector(degree, point, weights)
-    dot = prove_dot_product_v2(
+    dot = prove_dot_product(
         t, params, rng, a, field.vec(coeffs_all), sum(blinds) % R,
         (weights[0] * claim.blind + weights[num_rounds] * final_blind) % R,
     )
@@ -296,7 +166,7 @@ def prove_v2(
             ClaimOpening(value, final_blind))
 
 
-def verify_v2(
+def verify(
     t: Transcript,
     params: Params,
     proof: BatchedSumcheckProof,

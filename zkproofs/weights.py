@@ -2,8 +2,9 @@
 
 The quantized weights and biases, in the architecture's layout order, embedded as v mod r
 and zero-padded to R_W whole rows of 2^κ, are committed row by row with fresh blinds:
-C_W[i] = Com(row_i; ρ_i). Those rows become the first R_W rows of the Spartan witness; the
-verifier takes C_W from the commitment record and never from a proof.
+C_W[i] = Com(row_i; ρ_i). The accuracy proof links its weight vector to these rows
+(zkproofs.layered.gadgets.weights); the verifier takes C_W from the commitment record and
+never from a proof.
 
 With the commitment goes a proof of knowledge of its opening, bound to the competition,
 the submitter and the architecture (PROTOCOL "Commit", step 3), so nobody can register

@@ -23,7 +23,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from zkproofs.accuracy import PROOF_FILE_MAGIC, PROOF_FILE_VERSIONS, expected_proof_bytes
+from zkproofs.accuracy import (
+    PROOF_FILE_MAGIC,
+    PROOF_FILE_VERSIONS,
+    RETIRED_VERSIONS,
+    expected_proof_bytes,
+)
 
 from ..models import Competition, ModelCommitment
 from .errors import ErrorCode, InvalidInput, TooLarge
@@ -65,6 +70,9 @@ def read_header(prefix: bytes) -> ProofHeader:
     )
     if magic != PROOF_FILE_MAGIC:
         raise _malformed("wrong magic (not written by `zkarena prove`)")
+    if version in RETIRED_VERSIONS:
+        raise _malformed(f"it is a proof file of version {version}, {RETIRED_VERSIONS[version]}; "
+                         "prove again with this release's `zkarena prove`")
     if version not in PROOF_FILE_VERSIONS:
         raise _malformed(f"unsupported proof file version {version}")
     return ProofHeader(comp, uuid.UUID(bytes=sub), arch, com, claimed, n, length, version)
@@ -82,9 +90,9 @@ def check_body_length(
     """Refuse a proof whose declared length cannot be right, before any of it is read.
 
     This is the one place where the size of a proof is judged: first the hard bound
-    (``MAX_PROOF_BYTES``), then, for protocol v2, the exact length the architecture stored
-    with the commitment and N give (``zkproofs.accuracy.expected_proof_bytes``, from public
-    data alone, nothing decoded). A protocol-v1 proof has only the bound."""
+    (``MAX_PROOF_BYTES``), then the exact length the architecture stored with the
+    commitment and N give (``zkproofs.accuracy.expected_proof_bytes``, from public data
+    alone, nothing decoded)."""
     limit = max_body_bytes()
     if header.body_length > limit:
         raise TooLarge(
@@ -94,15 +102,12 @@ def check_body_length(
         )
     if header.body_length == 0:
         raise _malformed("the header declares an empty proof")
-    if header.version == 2:
-        expected = expected_proof_bytes(bytes(commitment.architecture), competition.spec())
-        if expected is None:
-            raise _malformed("protocol v2 does not support the committed architecture")
-        if header.total_length != expected:
-            raise _malformed(
-                f"the header declares {header.total_length} bytes; a proof for the committed "
-                f"architecture and this test set has exactly {expected}"
-            )
+    expected = expected_proof_bytes(bytes(commitment.architecture), competition.spec())
+    if header.total_length != expected:
+        raise _malformed(
+            f"the header declares {header.total_length} bytes; a proof for the committed "
+            f"architecture and this test set has exactly {expected}"
+        )
 
 
 def check_total_length(header: ProofHeader, actual: int) -> None:

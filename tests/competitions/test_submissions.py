@@ -149,6 +149,7 @@ def _bad_proofs(competition, users, committed):
         "header declares too much": (_declared_length(raw, 1 << 40), {}, 413, "file_too_large"),
         "header declares nothing": (_declared_length(raw, 0)[:134], {}, 400, "malformed_proof"),
         "wrong version": (raw[:4] + b"\x00\x09" + raw[6:], {}, 400, "malformed_proof"),
+        "retired version 1": (raw[:4] + b"\x00\x01" + raw[6:], {}, 400, "malformed_proof"),
         "wrong sha256": (raw, {"sha256": "ab" * 32}, 400, "digest_mismatch"),
         "other competition digest": (elsewhere.to_bytes(), {}, 400, "proof_mismatch"),
         "other submitter": (for_bob.to_bytes(), {}, 400, "proof_mismatch"),
@@ -164,6 +165,7 @@ BAD = [
     "header declares too much",
     "header declares nothing",
     "wrong version",
+    "retired version 1",
     "wrong sha256",
     "other competition digest",
     "other submitter",
@@ -179,6 +181,8 @@ def test_bad_proof_uploads_change_nothing(api, clock, users, competition, alices
     response = _post(api, "competitor", competition, data, commitment=alices.record.pk, **fields)
     assert response.status_code == status, response.json()
     assert response.json()["code"] == code
+    if case == "retired version 1":
+        assert "version 1, protocol v1" in response.json()["detail"]
     assert not Submission.objects.exists()
     assert stored_files(media_root) == [competition.test_set_file.name]
 

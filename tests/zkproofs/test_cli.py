@@ -26,11 +26,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zkproofs import __version__, accuracy, formats, spartan
+from zkproofs import __version__, accuracy, formats
 from zkproofs.competition import CompetitionSpec
 from zkproofs.errors import VerificationError
 from zkproofs.ml import datasets, evaluate
-from zkproofs.ml.circuit import compile_accuracy_circuit
 from zkproofs.params import get_params
 
 from .cli_helpers import (
@@ -374,7 +373,7 @@ def test_verify_rejects_a_spliced_architecture_of_another_size(arena, lr, mlp, t
 def test_verify_rejects_a_spliced_architecture_of_the_same_size(arena, onnx_models, lr, tmp_path):
     """The same LR quantized to 6-bit weights: same 650 parameters and row count, another
     architecture digest (other weight width, so other range checks). Everything decodes and
-    fits; the proof was made for another statement and circuit: exit 1."""
+    fits; the proof was made for another statement and schedule: exit 1."""
     com6, _, res = commit(arena, onnx_models["lr"], "lr-6bit", "--weight-bits", "6")
     assert res.rc == 0, res.err
     a8, a6 = commitment_fields(lr.commitment), commitment_fields(com6)
@@ -400,8 +399,13 @@ def test_prove_refuses_a_key_for_other_weights(arena, lr, lr_b, tmp_path):
 
 
 def test_forced_proof_for_other_weights_is_rejected(arena, lr, lr_b, tmp_path):
-    """A prover that skips its own checks: the witness holds model B's weights while the
-    commitment and opening are model A's. Spartan refuses unless forced; verify rejects."""
+    """A prover that skips `prove`'s own checks: the witness holds model B's weights while
+    the commitment and its opening are model A's. The proof's weight link fails: verify
+    rejects it (exit 1)."""
+    from zkproofs.layered import prover as layered_prover
+    from zkproofs.layered.schedule import with_data
+    from zkproofs.params import get_wide_params
+
     spec, params = arena.spec, get_params("native")
     salt = bytes.fromhex(arena.salt.read_text().strip())
     x, y = accuracy.check_test_set(spec, arena.x, arena.y, salt)
@@ -410,18 +414,16 @@ def test_forced_proof_for_other_weights_is_rejected(arena, lr, lr_b, tmp_path):
     _, opening_a = accuracy.model_from_opening(f["architecture"], lr.key.read_bytes())
     arch = model_b.architecture
     c = evaluate.count_correct(model_b, x, y)
-    circuit = compile_accuracy_circuit(arch, x, y, c, model_b)
-    kw = dict(
-        statement=accuracy.statement_bytes(spec, SUBMITTER, arch.digest(), c),
-        weight_commitment=formats.decode_weight_commitment(params, f["commitment"]),
-        weight_opening=opening_a,
-    )
-    with pytest.raises(ValueError, match="differ from the committed weights"):
-        spartan.prove(params, circuit.r1cs, circuit.assignment, **kw)
-    forced = spartan.prove(params, circuit.r1cs, circuit.assignment, _skip_checks=True, **kw)
+    wide = get_wide_params("native")
+    sched = with_data(accuracy.layered_schedule(arch, len(x), c), x, y)
+    body = layered_prover.prove(
+        wide, sched, model_b, x, accuracy.statement_bytes(spec, SUBMITTER, arch.digest(), c),
+        formats.decode_weight_commitment(params, f["commitment"]), opening_a,
+    )  # fmt: skip
     container = accuracy.AccuracyProof(
         spec.digest(), uuid.UUID(SUBMITTER), arch.digest(),
-        hashlib.sha256(f["commitment"]).digest(), c, len(x), formats.encode_proof(params, forced),
+        hashlib.sha256(f["commitment"]).digest(), c, len(x),
+        accuracy._layered_header(wide) + body,
     )  # fmt: skip
     path = tmp_path / "forced.zkp"
     path.write_bytes(container.to_bytes())
@@ -453,6 +455,19 @@ def test_verify_rejects_a_truncated_or_corrupted_proof(arena, lr, tmp_path, how)
     bad = tmp_path / "bad.zkp"
     bad.write_bytes(CORRUPTIONS[how](lr.proof.read_bytes()))
     assert_invalid(verify(arena, bad, lr.commitment))
+
+
+def test_verify_names_a_retired_protocol_version(arena, lr, tmp_path):
+    """A proof file of version 1 (protocol v1, retired) is refused by name, with what to
+    do, before anything inside it is read."""
+    old = tmp_path / "v1.zkp"
+    data = lr.proof.read_bytes()
+    old.write_bytes(data[:4] + b"\x00\x01" + data[6:])
+    res = verify(arena, old, lr.commitment)
+    assert_invalid(res)
+    assert "version 1" in res.out and "protocol v1" in res.out and "prove again" in res.out
+    with pytest.raises(formats.FormatError, match="version 1, protocol v1"):
+        accuracy.AccuracyProof.from_bytes(old.read_bytes())
 
 
 HEADER_FIELDS = {

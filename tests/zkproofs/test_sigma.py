@@ -1,10 +1,14 @@
-"""Σ-protocols: honest proofs verify, tampering is rejected, simulators verify (HVZK)."""
+"""Σ-protocols (docs/protocol.md §v2.4): honest proofs pass the batched check, tampered
+proofs and wrong statements are rejected, simulators produce accepting transcripts for any
+challenge without the witness (honest-verifier zero knowledge)."""
 
 import pytest
 
 from zkproofs import field, sigma
+from zkproofs.batch import Checks, Lin
 from zkproofs.commitments import commit_scalar, commit_vector
 from zkproofs.errors import VerificationError
+from zkproofs.proofstream import ProofWriter, write_dot, write_equality, write_product
 from zkproofs.rng import ProverRandomness
 from zkproofs.transcript import Transcript
 
@@ -19,96 +23,115 @@ def rng(seed=b"sigma"):
     return ProverRandomness.for_tests(seed)
 
 
-def test_opening(params):
-    C = commit_scalar(params, 42, 7)
-    proof = sigma.prove_opening(T(), params, rng(), C, 42, 7)
-    sigma.verify_opening(T(), params, C, proof)
-    with pytest.raises(VerificationError):
-        sigma.verify_opening(T(), params, commit_scalar(params, 43, 7), proof)
-    with pytest.raises(VerificationError):
-        sigma.verify_opening(
-            T(), params, C, sigma.OpeningProof(proof.alpha, proof.z1 + 1, proof.z2)
-        )
-    # a prover who does not know the opening it claims fails
-    bad = sigma.prove_opening(T(), params, rng(), C, 41, 7)
-    with pytest.raises(VerificationError):
-        sigma.verify_opening(T(), params, C, bad)
+def sent(params, proof) -> bytes:
+    """The proof's bytes, as the layered prover writes them (the batch weights hash them)."""
+    w = ProofWriter(params.backend)
+    {sigma.EqualityProof: write_equality, sigma.ProductProof: write_product,
+     sigma.DotProductProof: write_dot}[type(proof)](w, proof)
+    return w.bytes()
+
+
+def check(params, defer, *statement_and_proof):
+    """Run a verifier step as the layered verifier does: defer, then one batched check."""
+    t = T()
+    checks = Checks(params.backend)
+    defer(t, params, *statement_and_proof, checks, "test")
+    checks.finish(t, sent(params, statement_and_proof[-1]))
+
+
+def holds(params, equations) -> bool:
+    grp = params.backend
+    return all(grp.is_identity(eq.point(grp)) for _, eq in equations)
 
 
 def test_equality(params):
     C1, C2 = commit_scalar(params, 9, 11), commit_scalar(params, 9, 5)
-    proof = sigma.prove_equality(T(), params, rng(), C1, C2, 11, 5)
-    sigma.verify_equality(T(), params, C1, C2, proof)
-    C3 = commit_scalar(params, 10, 5)
-    forged = sigma.prove_equality(T(), params, rng(), C1, C3, 11, 5)
+    proof = sigma.prove_equality(T(), params, rng(), 11 - 5)
+    check(params, sigma.defer_equality, C1, C2, proof)
+    # a Lin statement works as a point does
+    check(params, sigma.defer_equality, Lin.of(C1), C2, proof)
+    with pytest.raises(VerificationError, match="test: equality proof failed"):
+        check(params, sigma.defer_equality, C1, commit_scalar(params, 10, 5), proof)
+    with pytest.raises(VerificationError, match="equality"):
+        check(params, sigma.defer_equality, C1, C2, sigma.EqualityProof(proof.alpha, proof.z + 1))
+    # two commitments to different values: no blind difference makes a proof
+    C3 = commit_scalar(params, 8, 5)
     with pytest.raises(VerificationError):
-        sigma.verify_equality(T(), params, C1, C3, forged)
+        check(params, sigma.defer_equality, C1, C3, sigma.prove_equality(T(), params, rng(), 6))
 
 
 def test_product(params):
-    x, y = 6, 7
-    X, Y, Z = (commit_scalar(params, v, b) for v, b in ((x, 1), (y, 2), (x * y, 3)))
-    proof = sigma.prove_product(T(), params, rng(), X, Y, Z, x, 1, y, 2, 3)
-    sigma.verify_product(T(), params, X, Y, Z, proof)
-    Zbad = commit_scalar(params, x * y + 1, 3)
-    forged = sigma.prove_product(T(), params, rng(), X, Y, Zbad, x, 1, y, 2, 3)
-    with pytest.raises(VerificationError):
-        sigma.verify_product(T(), params, X, Y, Zbad, forged)
-    for i in range(5):
+    x, rx, y, ry, rz = 6, 1, 7, 2, 3
+    X, Y = commit_scalar(params, x, rx), commit_scalar(params, y, ry)
+    Z = commit_scalar(params, x * y, rz)
+    proof = sigma.prove_product(T(), params, rng(), x, rx, y, ry, rz)
+    check(params, sigma.defer_product, X, Y, Z, proof)
+    with pytest.raises(VerificationError, match="third equation"):
+        check(params, sigma.defer_product, X, Y, commit_scalar(params, x * y + 1, rz), proof)
+    with pytest.raises(VerificationError, match="first equation"):
+        check(params, sigma.defer_product, commit_scalar(params, x + 1, rx), Y, Z, proof)
+    for k in range(5):
         z = list(proof.z)
-        z[i] = (z[i] + 1) % R
-        with pytest.raises(VerificationError):
-            sigma.verify_product(
-                T(),
-                params,
-                X,
-                Y,
-                Z,
-                sigma.ProductProof(proof.alpha, proof.beta, proof.delta, tuple(z)),
-            )
+        z[k] = (z[k] + 1) % R
+        bad = sigma.ProductProof(proof.alpha, proof.beta, proof.delta, tuple(z))
+        with pytest.raises(VerificationError, match="product proof failed"):
+            check(params, sigma.defer_product, X, Y, Z, bad)
+    # a witness breaking the relation (z ≠ x·y) cannot be proven
+    lie = sigma.prove_product(T(), params, rng(), x, rx, y, ry, rz)
+    Z_lie = commit_scalar(params, x * y + 5, rz)
+    with pytest.raises(VerificationError):
+        check(params, sigma.defer_product, X, Y, Z_lie, lie)
 
 
 def test_dot_product(params):
-    a = field.vec([3, 1, 4, 1, 5])
-    x = field.vec([9, 2, 6, 5, 3])
-    y = field.dot(a, x)
-    Cx, Cy = commit_vector(params, x, 17), commit_scalar(params, y, 19)
-    proof = sigma.prove_dot_product(T(), params, rng(), Cx, Cy, a, x, 17, 19)
-    sigma.verify_dot_product(T(), params, Cx, Cy, a, proof)
-    # another public vector, a wrong inner product, a response of another length
-    with pytest.raises(VerificationError):
-        sigma.verify_dot_product(T(), params, Cx, Cy, field.vec([3, 1, 4, 1, 6]), proof)
-    Cbad = commit_scalar(params, y + 1, 19)
-    forged = sigma.prove_dot_product(T(), params, rng(), Cx, Cbad, a, x, 17, 19)
-    with pytest.raises(VerificationError):
-        sigma.verify_dot_product(T(), params, Cx, Cbad, a, forged)
-    short = sigma.DotProductProof(proof.delta, proof.beta, proof.z[:4], proof.z_delta, proof.z_beta)
-    with pytest.raises(VerificationError):
-        sigma.verify_dot_product(T(), params, Cx, Cy, a, short)
+    a = field.vec([3, 1, 4, 1, 5, 9, 2, 6])
+    x = field.vec([2, 7, 1, 8, 2, 8, 1, 8])
+    rx, ry = 11, 13
+    Cx = commit_vector(params, x, rx)
+    Cy = commit_scalar(params, field.dot(a, x), ry)
+    proof = sigma.prove_dot_product(T(), params, rng(), a, x, rx, ry)
+    check(params, sigma.defer_dot_product, Cx, Cy, a, proof)
+    with pytest.raises(VerificationError, match="inner-product equation"):
+        check(params, sigma.defer_dot_product, Cx, commit_scalar(params, 1, ry), a, proof)
+    other = field.vec([3, 1, 4, 1, 5, 9, 2, 7])
+    with pytest.raises(VerificationError, match="dot-product proof failed"):
+        check(params, sigma.defer_dot_product, Cx, Cy, other, proof)
+    bad_z = proof.z.copy()
+    bad_z[3] = (int(bad_z[3]) + 1) % R
+    bad = sigma.DotProductProof(proof.delta, proof.beta, bad_z, proof.z_delta, proof.z_beta)
+    with pytest.raises(VerificationError, match="vector equation"):
+        check(params, sigma.defer_dot_product, Cx, Cy, a, bad)
+    short = sigma.DotProductProof(proof.delta, proof.beta, proof.z[:4], proof.z_delta,
+                                  proof.z_beta)
+    with pytest.raises(VerificationError, match="wrong length"):
+        check(params, sigma.defer_dot_product, Cx, Cy, a, short)
 
 
 def test_simulators_produce_accepting_transcripts(native):
-    """Honest-verifier zero knowledge: for any challenge, a transcript that verifies can
-    be produced without the witness (statements here are arbitrary commitments)."""
+    """Honest-verifier zero knowledge: for any challenge, a transcript that satisfies the
+    verifier's equations is produced without the witness (statements here are arbitrary
+    commitments, one of them a homomorphic combination)."""
     p = native
     r = rng(b"sim")
     C1, C2, C3 = (commit_scalar(p, v, b) for v, b in ((5, 6), (7, 8), (9, 10)))
+    C12 = Lin.of(C1, 3).iadd(C2, 2)
     Cv = commit_vector(p, field.vec([1, 2, 3]), 4)
     a = field.vec([5, 6, 7])
     for c in (1, 2, R - 1, 0x1234567890ABCDEF):
-        assert sigma.check_opening(p, C1, sigma.simulate_opening(p, C1, c, r), c)
-        assert sigma.check_equality(p, C1, C2, sigma.simulate_equality(p, C1, C2, c, r), c)
-        assert sigma.check_product(p, C1, C2, C3, sigma.simulate_product(p, C1, C2, C3, c, r), c)
-        assert sigma.check_dot_product(
-            p, Cv, C3, a, sigma.simulate_dot_product(p, Cv, C3, a, c, r), c
-        )
+        eq = sigma.simulate_equality(p, C1, C2, c, r)
+        assert holds(p, sigma.equality_equations(p, C1, C2, eq, c))
+        pr = sigma.simulate_product(p, C12, C2, C3, c, r)
+        assert holds(p, sigma.product_equations(p, C12, C2, C3, pr, c))
+        dp = sigma.simulate_dot_product(p, Cv, C3, a, c, r)
+        assert holds(p, sigma.dot_product_equations(p, Cv, C3, a, dp, c))
         # …and a simulated transcript is tied to its challenge
-        assert not sigma.check_opening(p, C1, sigma.simulate_opening(p, C1, c, r), c + 1)
+        assert not holds(p, sigma.equality_equations(p, C1, C2, eq, c + 1))
+        assert not holds(p, sigma.product_equations(p, C12, C2, C3, pr, c + 1))
+        assert not holds(p, sigma.dot_product_equations(p, Cv, C3, a, dp, c + 1))
 
 
 def test_proofs_differ_between_runs(native):
-    C = commit_scalar(native, 1, 2)
-    p1 = sigma.prove_opening(T(), native, ProverRandomness(), C, 1, 2)
-    p2 = sigma.prove_opening(T(), native, ProverRandomness(), C, 1, 2)
+    p1 = sigma.prove_product(T(), native, ProverRandomness(), 1, 2, 3, 4, 5)
+    p2 = sigma.prove_product(T(), native, ProverRandomness(), 1, 2, 3, 4, 5)
     assert native.backend.encode(p1.alpha) != native.backend.encode(p2.alpha)
-    assert {p1.z1, p1.z2}.isdisjoint({p2.z1, p2.z2})
+    assert set(p1.z).isdisjoint(p2.z)

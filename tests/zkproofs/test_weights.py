@@ -16,10 +16,14 @@ from zkproofs.commitments import commit_vector
 from zkproofs.errors import VerificationError
 from zkproofs.rng import ProverRandomness
 
-from .circuits import det_ints
-
 R = field.MODULUS
 # int8-like quantized weights of both signs, spilling into a second row.
+def det_ints(label: str, n: int, bound: int) -> list[int]:
+    """n deterministic integers in [0, bound), from SHA-256 of label/i."""
+    return [int.from_bytes(hashlib.sha256(f"{label}/{i}".encode()).digest(), "big") % bound
+            for i in range(n)]
+
+
 WEIGHTS = [(v % 256) - 128 for v in det_ints("weights/int8", 600, 256)]
 
 

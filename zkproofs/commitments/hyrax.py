@@ -233,7 +233,7 @@ def prove_evaluations(
         )
         y_value += m * pad * c.value
         y_blind += m * pad * c.blind
-    return sigma.prove_dot_product_v2(
+    return sigma.prove_dot_product(
         t, params, rng, mle.eq_table(cols), combined, combined_blind % R, y_blind % R
     )
 

@@ -278,7 +278,7 @@ def prove_reductions(ctx, claims: ProverClaims) -> None:
         table = field.contract(matrix, c.feature_weights())  # over features → samples
         pairs.append((_pad(_weight_table(c, matrix.shape[1].bit_length() - 1), n_pad)
                       * field.const(lam), _pad(table, n_pad)))
-    sc, challenges, final = sumcheck.prove_v2(
+    sc, challenges, final = sumcheck.prove(
         t, params, rng, _ProductOracle(pairs), num_rounds=s_bits, degree=2,
         claim=sumcheck.ClaimOpening(start.value, start.blind),
     )
@@ -293,7 +293,7 @@ def prove_reductions(ctx, claims: ProverClaims) -> None:
         pad = _pad_factor(zeta, sb)
         expected = expected + z_op.scale(lam * pad * pad * _weight_mle(c, z_s))
         z_ops.append(z_op)
-    write_equality(w, sigma.prove_equality_v2(t, params, rng, final.blind - expected.blind))
+    write_equality(w, sigma.prove_equality(t, params, rng, final.blind - expected.blind))
 
     # Feature reduction: Σ_c λ_c·Z_c = Σ_f Σ_v Ĉ_v(f)·v~(f, ζ) to one point per vector.
     w.section("feature reduction")
@@ -310,7 +310,7 @@ def prove_reductions(ctx, claims: ProverClaims) -> None:
                                       mle.eq_table(zeta[s_bits - lay.s_bits :]))
         coeff = _feature_coefficients(on, name, lams, lay.f_bits)
         pairs.append((_padded(coeff, f_bits), _padded(tables[name], f_bits)))
-    sc, challenges, final = sumcheck.prove_v2(
+    sc, challenges, final = sumcheck.prove(
         t, params, rng, _ProductOracle(pairs), num_rounds=f_bits, degree=2,
         claim=sumcheck.ClaimOpening(start.value, start.blind),
     )
@@ -327,7 +327,7 @@ def prove_reductions(ctx, claims: ProverClaims) -> None:
         expected = expected + u.scale(pad * pad * mle.evaluate(coeff, x_f))
         point = x_f + zeta[s_bits - lay.s_bits :]
         openings.append(hyrax.ProverClaim(ctx.openings[name], point, u.value, u.blind))
-    write_equality(w, sigma.prove_equality_v2(t, params, rng, final.blind - expected.blind))
+    write_equality(w, sigma.prove_equality(t, params, rng, final.blind - expected.blind))
 
     # Weight reduction.
     w.section("weight reduction")
@@ -339,7 +339,7 @@ def prove_reductions(ctx, claims: ProverClaims) -> None:
     for lam, (blocks, op) in zip(lams, claims.weights, strict=True):
         start = start + op.scale(lam)
         coeffs = coeffs + dense_coefficients(blocks, size) * field.const(lam)
-    sc, challenges, final = sumcheck.prove_v2(
+    sc, challenges, final = sumcheck.prove(
         t, params, rng, _ProductOracle([(coeffs, ctx.weights_field)]),
         num_rounds=layout.num_vars, degree=2,
         claim=sumcheck.ClaimOpening(start.value, start.blind),
@@ -348,7 +348,7 @@ def prove_reductions(ctx, claims: ProverClaims) -> None:
     zeta_w = mle.reverse(challenges)
     zw = claims.send(mle.evaluate(ctx.weights_field, zeta_w), b"v2/weights/z")
     c_at = mle.evaluate(coeffs, zeta_w)
-    write_equality(w, sigma.prove_equality_v2(t, params, rng, final.blind - zw.blind * c_at))
+    write_equality(w, sigma.prove_equality(t, params, rng, final.blind - zw.blind * c_at))
 
     # Evaluation proofs: every vector at its suffix of (ζ_f, ζ); C_W at ζ_w.
     w.section("opening of the committed vectors")
@@ -367,7 +367,7 @@ def verify_reductions(ctx, claims: VerifierClaims) -> None:
     start = Lin()
     for lam, (_, y) in zip(lams, claims.aux, strict=True):
         start.iadd(y, lam)
-    zeta_ch, final = sumcheck.verify_v2(
+    zeta_ch, final = sumcheck.verify(
         t, params, read_sumcheck(r, s_bits, 2), num_rounds=s_bits, degree=2, claim=start,
         checks=checks, label="sample reduction",
     )
@@ -389,7 +389,7 @@ def verify_reductions(ctx, claims: VerifierClaims) -> None:
     start = Lin()
     for lam, z in zip(lams, zs, strict=True):
         start.iadd(z, lam)
-    zf_ch, final = sumcheck.verify_v2(
+    zf_ch, final = sumcheck.verify(
         t, params, read_sumcheck(r, f_bits, 2), num_rounds=f_bits, degree=2, claim=start,
         checks=checks, label="feature reduction",
     )
@@ -417,7 +417,7 @@ def verify_reductions(ctx, claims: VerifierClaims) -> None:
     for lam, (blocks, y) in zip(lams, claims.weights, strict=True):
         start.iadd(y, lam)
         coeffs = coeffs + dense_coefficients(blocks, size) * field.const(lam)
-    zw_ch, final = sumcheck.verify_v2(
+    zw_ch, final = sumcheck.verify(
         t, params, read_sumcheck(r, layout.num_vars, 2), num_rounds=layout.num_vars, degree=2,
         claim=start, checks=checks, label="weight reduction",
     )

@@ -85,7 +85,7 @@ class ProverContext:
     claims: claims_mod.ProverClaims | None = None
 
 
-def _no_progress(stage: str, done: int, total: int) -> None:
+def no_progress(stage: str, done: int, total: int) -> None:
     return None
 
 
@@ -311,7 +311,7 @@ def prove_traced(
     weight_opening: WeightOpening,
     *,
     rng: ProverRandomness | None = None,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
     _tamper: Callable | None = None,
 ) -> ProofWriter:
     """The proof as its writer (``bytes()``, and the sections for tests and people).
@@ -367,7 +367,7 @@ def prove_traced(
     ctx.w.section("leaf decomposition")
     leaf_mle, out_claims = _decompose(ctx, gkr.witness_point, beta)
     expected = Op.public(alpha) - leaf_mle
-    write_equality(ctx.w, sigma.prove_equality_v2(t, params, rng,
+    write_equality(ctx.w, sigma.prove_equality(t, params, rng,
                                                   gkr.witness_q.blind - expected.blind))
     f_pt = gkr.table_point[: m_spec.layout.f_bits]
     s_pt = gkr.table_point[m_spec.layout.f_bits :]

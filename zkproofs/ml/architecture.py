@@ -23,7 +23,8 @@ Layers (integer semantics in :mod:`zkproofs.ml.evaluate`, the definition):
   vectors (a 784-pixel row) can be read by a convolutional model as an image, and it is
   allowed only as the first layer, on a flat input.
 
-The last layer is the logit layer: a Dense layer with shift 0 and no ReLU whose outputs are the K logits;
+The last layer is the logit layer: a Dense layer with shift 0 and no ReLU whose outputs are the
+K logits;
 the prediction is the index of the largest logit, the lowest index winning ties.
 
 Committed-vector layout (version 1): layer by layer in order; within a parametric layer the

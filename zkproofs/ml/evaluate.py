@@ -1,14 +1,15 @@
 """The reference evaluator: THE definition of zkarena's integer model semantics.
 
-Everything is numpy int64 and exact; the accuracy circuit must agree with this module bit for
-bit. For an input batch ``x`` of integers (shape ``(N, *input_shape)``, every value within the
-architecture's declared input range), layer by layer:
+Everything is numpy int64 and exact; the accuracy proof (zkproofs.layered) must agree with
+this module bit for bit. For an input batch ``x`` of integers (shape
+``(N, *input_shape)``, every value within the architecture's declared input range), layer
+by layer:
 
 - Dense / Conv2d: ``acc = W·x + b`` (Conv2d: zero padding, cross-correlation as in ONNX and
   PyTorch), ``q = floor(acc / 2^shift)`` — floor, not truncation: ``floor(-3 / 2) = -2`` —
   then ``out = max(q, 0)`` if the layer has ReLU, else ``out = q``.
 - AvgPool2d: ``acc = window sum``, ``out = q = floor(acc / kernel²)`` (kernel² need not be a
-  power of two; the circuit proves ``acc = q·kernel² + r`` with ``0 ≤ r < kernel²``).
+  power of two; the proof shows ``acc = q·kernel² + r`` with ``0 ≤ r < kernel²``).
 - MaxPool2d: ``out = window maximum``.
 - Flatten: ``out = reshape(N, -1)`` in C order.
 - Reshape (first layer only): ``out = reshape(N, C, H, W)`` in C order; no arithmetic.
@@ -21,7 +22,7 @@ integer interval for every intermediate value from public data only — the decl
 and the actual public inputs, never weight values — and refuses any architecture/input pair
 whose intervals leave ±2^62. The check uses the magnitude bound Σ|w|max·|x| + |b|max, which
 bounds every partial sum of the accumulation in any order, so int64 never wraps here and the
-circuit's ±2^64 bound holds with room to spare. The circuit compiler takes its range-check
+proof's ±2^64 bound holds with room to spare. The proof's schedule takes its range-check
 widths from these intervals.
 
 Intervals are per sample and per element: for a layer whose weights lie in ``[wa, wb]`` and

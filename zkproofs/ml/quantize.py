@@ -10,7 +10,7 @@ The method — sound, simple, deterministic (no randomness anywhere):
    ``S = input_scale``.
 2. Per Dense/Conv layer, declare the bias width as ``min(bias_bits, bits(B) + 1)`` where
    ``B`` is the worst-case ``Σ|w|·|x|`` over the declared input range: a wider declared bias
-   only inflates every interval (and the circuit's range checks) without adding precision.
+   only inflates every interval (and the proof's range checks) without adding precision.
    Then pick the largest power of two ``2^e`` such that
    ``max|W|·2^e ≤ 2^(weight_bits−1) − 1`` and the bias ``round(b·S·2^e)`` fits the
    declared width (``e`` may be negative); ``W_int = round(W·2^e)``, ``b_int = round(b·S·2^e)``.
@@ -35,7 +35,7 @@ the fraction of samples on which they predict the same label. :func:`quantize_au
 wider weights (then activations) until the agreement reaches :data:`AGREEMENT_TARGET`: 8-bit
 per-tensor weights lose features whose weights are much smaller than the largest one (a
 logistic regression on raw features of very different magnitudes, or a scaler folded into
-the first layer), and wider weights cost little in the circuit (one range-check bit per
+the first layer), and wider weights cost little in the proof (one range-check bit per
 weight bit, and wider intervals downstream).
 """
 
@@ -471,7 +471,7 @@ def quantize(
             reports.append(LayerQuantization(index, flayer.KIND, None, None, None, scale, _peak(a)))
             continue
         # A declared bias width beyond the worst-case |W·x| widens every interval (and the
-        # circuit's range checks) without adding useful precision: cap it there.
+        # proof's range checks) without adding useful precision: cap it there.
         probe = _with(flayer.skeleton(), weight_bits, 2, 0)
         wx_bound = float(np.max(linear_magnitude(probe, wlo, whi, in_shape)))
         layer_bias_bits = min(bias_bits, max(2, int(min(wx_bound, 2.0**62)).bit_length() + 1))

@@ -80,7 +80,7 @@ def test_quantization_is_deterministic(digits, mlp_float):
 def test_declared_bias_width_is_capped_by_the_worst_case_accumulator(digits, lr_float):
     model, report = quantize(lr_float, digits.x_train, input_range=(0, 16), bias_bits=32)
     # Σ|x|·2^7 over 64 inputs of at most 16 is 2^17: a 19-bit bias is already wider than
-    # anything W·x can reach, so 32 bits would only widen the circuit's range checks.
+    # anything W·x can reach, so 32 bits would only widen the proof's range checks.
     assert model.architecture.layers[0].bias_bits == 19
     assert report.layers[0].bias_bits == 19
     narrow, _ = quantize(lr_float, digits.x_train, input_range=(0, 16), bias_bits=12)

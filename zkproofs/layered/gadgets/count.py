@@ -181,10 +181,10 @@ def prove(ctx, leaf_point: list[int], out_claims: dict, logit_op: Op) -> None:
     ind_n = mle.prefix_sum(z_n, sched.num_samples)
     rhs = (yt + (Op.public(ind_n) - yb).scale(1 << p.B)).scale(J) - logit_op - Op.public(
         _labels_below(sched, z_j, z_n))
-    write_equality(w, sigma.prove_equality_v2(t, params, rng, fsum.blind - rhs.blind))
+    write_equality(w, sigma.prove_equality(t, params, rng, fsum.blind - rhs.blind))
     # t~(z_n) = Σ P·ℓ
     logits = field.from_int64(ctx.values[p.logits].reshape(-1))
-    sc, ch, final = sumcheck.prove_v2(
+    sc, ch, final = sumcheck.prove(
         t, params, rng, _GatherOracle(_gather_coefficients(sched, z_n), logits),
         num_rounds=bits, degree=2, claim=sumcheck.ClaimOpening(yt.value, yt.blind),
     )
@@ -192,7 +192,7 @@ def prove(ctx, leaf_point: list[int], out_claims: dict, logit_op: Op) -> None:
     rho = mle.reverse(ch)
     yl = claims.evaluation(p.logits, rho[: p.k_bits], rho[p.k_bits :])
     coeff = _gather_mle(sched, z_n, rho)
-    write_equality(w, sigma.prove_equality_v2(t, params, rng, final.blind - yl.blind * coeff))
+    write_equality(w, sigma.prove_equality(t, params, rng, final.blind - yl.blind * coeff))
     claims.prefix_sum(B_NAME, sched.num_samples, Op.public(sched.claimed))
 
 
@@ -213,7 +213,7 @@ def verify(ctx, leaf_point: list[int], out_claims: dict, logit_y: Lin) -> None:
     rhs.iadd(g, -_labels_below(sched, z_j, z_n))
     sigma.defer_equality(t, params, fsum, rhs, read_equality(r), checks,
                          "count: a margin does not match the logits and labels")
-    ch, final = sumcheck.verify_v2(
+    ch, final = sumcheck.verify(
         t, params, read_sumcheck(r, bits, 2), num_rounds=bits, degree=2, claim=yt,
         checks=checks, label="count: the label's logit",
     )

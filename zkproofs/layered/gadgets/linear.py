@@ -431,7 +431,7 @@ def prove(ctx, plan: LinearPlan, leaf_point: list[int], out_claims: dict) -> Op 
                                                       plan.weight_offset + fan])
     inp = input_value(plan, ctx.values)  # (F'_in, N') int64
     col = field.contract(inp.T, mle.eq_table(z_n))
-    sc, ch, final = sumcheck.prove_v2(
+    sc, ch, final = sumcheck.prove(
         t, params, rng, _MatrixOracle(row, col), num_rounds=plan.f_in_bits, degree=2,
         claim=sumcheck.ClaimOpening(start.value, start.blind),
     )
@@ -444,9 +444,9 @@ def prove(ctx, plan: LinearPlan, leaf_point: list[int], out_claims: dict) -> Op 
         ya = ya + claims.evaluation(name, rho, z_n).scale(coeff)
     ya = ya - Op.public(offset_value(sched, plan.input, rho, z_n))
     yp = claims.send(yw.value * ya.value, b"v2/linear/product")
-    write_product(w, sigma.prove_product_v2(t, params, rng, yw.value, yw.blind, ya.value,
+    write_product(w, sigma.prove_product(t, params, rng, yw.value, yw.blind, ya.value,
                                             ya.blind, yp.blind))
-    write_equality(w, sigma.prove_equality_v2(t, params, rng, final.blind - yp.blind))
+    write_equality(w, sigma.prove_equality(t, params, rng, final.blind - yp.blind))
     return logit_op
 
 
@@ -477,7 +477,7 @@ def verify(ctx, plan: LinearPlan, leaf_point: list[int], out_claims: dict) -> Li
     label = f"layer {plan.index} ({plan.layer.KIND})"
     yb = claims.weight_value([bias_block(plan, bias)])
     start = lhs - yb * ind_n
-    ch, final = sumcheck.verify_v2(
+    ch, final = sumcheck.verify(
         t, params, read_sumcheck(r, plan.f_in_bits, 2), num_rounds=plan.f_in_bits, degree=2,
         claim=start, checks=checks, label=f"{label}: linear map",
     )

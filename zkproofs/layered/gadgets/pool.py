@@ -244,7 +244,7 @@ def prove(ctx, plan: PoolPlan, leaf_point: list[int], out_claims: dict) -> None:
     for name, c in plan.input.terms:
         rhs = rhs + claims.coefficient(name, coeff, z_n).scale(c)
     rhs = rhs - Op.public(offset_value(sched, plan.input, coeff, z_n))
-    write_equality(ctx.w, sigma.prove_equality_v2(ctx.t, ctx.params, ctx.rng,
+    write_equality(ctx.w, sigma.prove_equality(ctx.t, ctx.params, ctx.rng,
                                                   lhs.blind - rhs.blind))
 
 

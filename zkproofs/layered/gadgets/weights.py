@@ -7,7 +7,7 @@ public constant), so no copy of the weights is committed. Above 16 bits, u split
 low 16-bit limb (still read from C_W: u − 2^16·hi) and high limbs hi_l, committed as small
 auxiliary vectors with their own range lookups.
 
-C_W is the commit-time weight commitment unchanged from protocol v1: rows of 512 values in
+C_W is the commit-time weight commitment (zkproofs.weights): rows of 512 values in
 the architecture's layout order. For the Hyrax evaluation proof its rows are the "features"
 and the 512 columns the "samples" of a layout (the padding rows are implied zero).
 """

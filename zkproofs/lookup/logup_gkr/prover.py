@@ -2,7 +2,7 @@
 
 Every value that depends on the witness is sent only as a Pedersen commitment with a fresh
 blind: the roots, the children's values at each step's random point and their products.
-Sumchecks use committed rounds (``sumcheck.prove_v2``) and every relation between
+Sumchecks use committed rounds (``sumcheck.prove``) and every relation between
 committed values is a Σ-protocol (product and equality proofs), so the proof reveals
 nothing about the looked-up values beyond the fact that they are in the table.
 """
@@ -236,7 +236,7 @@ def _send(t: Transcript, w: ProofWriter, params: Params, label: bytes, rng, valu
 
 def _product(t, params, rng, w, x: Op, y: Op) -> Op:
     (z,) = _send(t, w, params, b"v2/gkr/product", rng, [x.value * y.value])
-    write_product(w, sigma.prove_product_v2(t, params, rng, x.value, x.blind, y.value, y.blind,
+    write_product(w, sigma.prove_product(t, params, rng, x.value, x.blind, y.value, y.blind,
                                             z.blind))
     return z
 
@@ -266,11 +266,11 @@ def prove(
     PW, QW, PT, QT = _send(t, w, params, b"v2/gkr/roots", rng, root)
     Z1, Z2 = _send(t, w, params, b"v2/gkr/cross", rng,
                    [PW.value * QT.value, PT.value * QW.value])
-    write_product(w, sigma.prove_product_v2(t, params, rng, PW.value, PW.blind, QT.value,
+    write_product(w, sigma.prove_product(t, params, rng, PW.value, PW.blind, QT.value,
                                             QT.blind, Z1.blind))
-    write_product(w, sigma.prove_product_v2(t, params, rng, PT.value, PT.blind, QW.value,
+    write_product(w, sigma.prove_product(t, params, rng, PT.value, PT.blind, QW.value,
                                             QW.blind, Z2.blind))
-    write_equality(w, sigma.prove_equality_v2(t, params, rng, Z1.blind - Z2.blind))
+    write_equality(w, sigma.prove_equality(t, params, rng, Z1.blind - Z2.blind))
 
     claims = {WITNESS: (PW, QW), TABLE: (PT, QT)}
     point: list[int] = []
@@ -292,7 +292,7 @@ def prove(
             trees.append((mus[step.tree], _children(layers[step.tree][k + 1])))
             layers[step.tree][k + 1] = None  # consumed: free its memory
         oracle = _StepOracle(point, trees, lam)
-        sc, challenges, final = sumcheck.prove_v2(
+        sc, challenges, final = sumcheck.prove(
             t, params, rng, oracle, num_rounds=k, degree=3,
             claim=sumcheck.ClaimOpening(claim.value, claim.blind),
         )
@@ -325,7 +325,7 @@ def prove(
             total = total + step_sum.scale(mus[step.tree])
             children[step.tree] = ops
         expected = total.scale(eq_val)
-        write_equality(w, sigma.prove_equality_v2(t, params, rng, final.blind - expected.blind))
+        write_equality(w, sigma.prove_equality(t, params, rng, final.blind - expected.blind))
 
         rho = t.challenge_scalar(b"v2/gkr/rho")
         point = r_new + [rho]

@@ -69,7 +69,7 @@ def verify(
             P, Q = claims[step.tree]
             claim.iadd(P, mus[step.tree]).iadd(Q, mus[step.tree] * lam)
         sc = read_sumcheck(r, k, 3)
-        challenges, final = sumcheck.verify_v2(
+        challenges, final = sumcheck.verify(
             t, params, sc, num_rounds=k, degree=3, claim=claim, checks=checks,
             label=f"lookup step {k}",
         )
