@@ -1,11 +1,12 @@
-"""The public shape of a protocol-v2 proof, derived from the architecture and the test set.
+"""The public shape of a protocol-v2 proof, derived from the architecture and N.
 
 Prover and verifier compute the same ``Schedule`` from public data only (the architecture
-frozen at commit time, the revealed test set, the claimed count): which auxiliary vectors
-are committed and their shapes, which lookups check which of their values, the lookup
-table, the order of the relations, and from all of this the exact size of the proof. The
-range-check widths come from the intervals of ``ml.evaluate.intervals`` (declared widths and
-the actual public inputs), never from witness values.
+frozen at commit time, N, the claimed count; the revealed test set is attached afterwards
+by ``with_data``): which auxiliary vectors are committed and their shapes, which lookups
+check which of their values, the lookup table, the order of the relations, and from all of
+this the exact size of the proof. The range-check widths come from the intervals of
+``ml.evaluate.intervals`` over the declared input range and widths (never the test set's
+values, so the size is known before the test set is read; never witness values).
 
 Layout of an activation (a per-sample tensor of F features for N samples): feature-major,
 index = f·N' + n, with F' = next power of two ≥ F and N' = next power of two ≥ N, so the
