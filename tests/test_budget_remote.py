@@ -50,7 +50,7 @@ def test_commit_refuses_a_model_over_the_sites_budget_before_uploading(
     organizer, _ = people
     now = timezone.now()
     data = competition_input(slug="tight", input_shape=(1, 28, 28), input_min=0, input_max=255,
-                             num_classes=10, max_parameters=5000, max_prove_seconds=10,
+                             num_classes=10, max_parameters=5000, max_prove_seconds=3,
                              reveal_at=now + timedelta(minutes=10),
                              proof_deadline=now + timedelta(days=1))  # fmt: skip
     comp = competition_service.create_competition(organizer=organizer, data=data, now=now)
@@ -65,6 +65,6 @@ def test_commit_refuses_a_model_over_the_sites_budget_before_uploading(
     res = run_cli("commit", model, "--competition", "tight", "--yes")
     assert res.rc == 2, res
     assert "proof cost: about" in res.out
-    assert "the competition's budget: 10 s to prove" in res.out  # the site's, not a default
-    assert "over the competition's budget" in res.err and "(budget 10 s)" in res.err
+    assert "the competition's budget: 3 s to prove" in res.out  # the site's, not a default
+    assert "over the competition's budget" in res.err and "(budget 3 s)" in res.err
     assert not comp.commitments.exists() and not key_files()

@@ -94,18 +94,18 @@ def test_the_crafted_architecture_is_refused_at_commit_with_its_figures(
 ):
     """1,290 parameters (well within the limit), but 64 × 28 × 28 conv outputs per sample and
     784-position max windows: about 14 s to prove at N = 20, over a 10-second budget."""
-    tight = image_competition(users, "tight", max_prove_seconds=10)
+    tight = image_competition(users, "tight", max_prove_seconds=3)
     files_before = stored_files(media_root)
     committed = crafted_commitment(tight, users.competitor)
     cost = accuracy.proof_cost(CRAFTED, 20)
-    assert CRAFTED.weight_count < tight.max_parameters and cost.prove_seconds > 10
+    assert CRAFTED.weight_count < tight.max_parameters and cost.prove_seconds > 3
 
     response = _post(api, "competitor", tight, commitment_files(committed))
     assert response.status_code == 400, response.json()
     body = response.json()
     assert body["code"] == "over_budget"
     assert "over the competition's budget at N = 20" in body["detail"]
-    assert re.search(r"proving takes about [\d,]+ s \(budget 10 s\)", body["detail"]), body
+    assert re.search(r"proving takes about [\d,]+ s \(budget 3 s\)", body["detail"]), body
     assert f"{cost.prove_seconds:,.0f} s" in body["detail"]
     # Nothing decoded, nothing written.
     assert no_decoding == []
@@ -131,7 +131,7 @@ def test_every_budget_figure_refuses(api, clock, users, no_decoding):
 
 
 def test_the_service_refuses_it_with_a_typed_error(users, clock):
-    tight = image_competition(users, "tight", max_prove_seconds=10)
+    tight = image_competition(users, "tight", max_prove_seconds=3)
     with pytest.raises(commitment_service.InvalidInput) as refused:
         commitment_service.register_commitment(
             competition=tight, competitor=users.competitor,
