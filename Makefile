@@ -14,7 +14,7 @@ SERVICES ?= postgresql redis rabbitmq
 # Two workers for two cores; pytest-django gives each worker its own test database.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: venv services browser tsa lint test demo dist
+.PHONY: venv services browser tsa compose lint test demo dist
 
 venv: $(STAMP)
 
@@ -40,11 +40,16 @@ browser:
 tsa:
 	scripts/ensure-openssl.sh
 
+# A Compose client (Debian's docker-compose unless Docker's plugin is there): the tests
+# validate docker/compose.yaml with it.
+compose:
+	scripts/ensure-compose.sh
+
 lint: venv
 	$(BIN)/ruff check .
 
 # Lint first (it is quick), so that pytest's summary is the last thing printed.
-test: venv services browser tsa
+test: venv services browser tsa compose
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
