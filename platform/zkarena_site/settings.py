@@ -189,10 +189,66 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 
-# Uploaded files (test sets, proofs) go through Django's storage API into MEDIA_ROOT.
-# MEDIA_URL is deliberately not routed: a test set must not be downloadable before its
-# reveal, so every download goes through a view that checks the timeline and visibility.
-# A deployment must not expose MEDIA_ROOT through its web server either.
+# Uploaded files (test sets, proofs, data files) go through Django's storage API: into
+# MEDIA_ROOT by default, or into an S3-compatible bucket when STORAGE_BUCKET is set, so that
+# web processes and workers on different hosts share no filesystem (docs/operations.md).
+# MEDIA_URL is deliberately not routed, and nothing stored gets a public URL: a test set
+# must not be downloadable before its reveal, so every download streams through a view
+# that checks the timeline and visibility. A deployment must not expose MEDIA_ROOT through
+# its web server, nor make the bucket public (objects are written with the private ACL).
+
+
+def _s3_client_config(*, addressing_style, signature_version, checksums):
+    from botocore.config import Config
+
+    if checksums not in ("when_required", "when_supported"):
+        raise ImproperlyConfigured(
+            f"STORAGE_CHECKSUMS={checksums!r}: use when_required or when_supported"
+        )
+    return Config(
+        s3={"addressing_style": addressing_style} if addressing_style else None,
+        signature_version=signature_version,
+        request_checksum_calculation=checksums,
+        response_checksum_validation=checksums,
+    )
+
+
+STORAGE_BUCKET = env_str("STORAGE_BUCKET")
+if STORAGE_BUCKET:
+    _storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_BUCKET,
+            # Empty: AWS itself; MinIO, Ceph, R2, … give their address.
+            "endpoint_url": env_str("STORAGE_ENDPOINT_URL") or None,
+            "region_name": env_str("STORAGE_REGION") or None,
+            # Empty: boto3's own chain (instance role, ~/.aws, AWS_* variables).
+            "access_key": env_str("STORAGE_ACCESS_KEY") or None,
+            "secret_key": env_str("STORAGE_SECRET_KEY") or None,
+            # A prefix inside the bucket, so one bucket can serve several sites.
+            "location": env_str("STORAGE_PREFIX"),
+            "default_acl": "private",
+            # Never overwrite: every stored name is unique, a clash gets a suffix.
+            "file_overwrite": False,
+            # url() is never used by the site; if it were, only a short-lived signed URL.
+            "querystring_auth": True,
+            "querystring_expire": env_int("STORAGE_SIGNED_URL_SECONDS", 300),
+            # Addressing, signature and checksums in one client configuration. Checksums
+            # only where S3 requires them: stores other than AWS (older MinIO, Ceph, …)
+            # refuse or mangle the chunked uploads that boto3 sends by default now.
+            "client_config": _s3_client_config(
+                addressing_style=env_str("STORAGE_ADDRESSING_STYLE") or None,
+                signature_version=env_str("STORAGE_SIGNATURE_VERSION") or None,
+                checksums=env_str("STORAGE_CHECKSUMS", "when_required"),
+            ),
+        },
+    }
+else:
+    _storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": _storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # Upload limits (bytes). The request limit is checked from Content-Length before parsing;
 # the per-kind limits when the file arrives. Commitment sizes follow from each
