@@ -13,7 +13,8 @@ MAX_REQUEST_BYTES, MAX_TEST_SET_BYTES, MAX_PROOF_BYTES, MAX_DATA_FILE_BYTES,
 MAX_DATA_FILES, LEADERBOARD_CACHE_SECONDS, EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
 EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL, SITE_URL, THROTTLE_ANON, THROTTLE_USER,
 THROTTLE_AUTH, THROTTLE_LOGIN_FAILURES, THROTTLE_SIGNUP, THROTTLE_UPLOAD, THROTTLE_PAGES,
-CELERY_VISIBILITY_TIMEOUT and the VERIFIER_* settings of the verification workers (see
+CELERY_VISIBILITY_TIMEOUT, the STORAGE_* variables of uploads in object storage,
+METRICS_ALLOWED_NETWORKS and the VERIFIER_* settings of the verification workers (see
 "verification workers" below and verifier/__init__.py).
 """
 
@@ -98,6 +99,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "competitions",
     "verifier",
+    # GET /metrics for operators, from what every host shares (monitoring/__init__.py).
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -488,6 +491,19 @@ if CELERY_VISIBILITY_TIMEOUT <= _LONGEST_TASK:
     )
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+
+# ------------------------------------------------------------------ queues by size, metrics
+# Submissions whose commitment's estimated verification time (cost_verify_seconds, from the
+# architecture and N) exceeds VERIFIER_LARGE_SECONDS go to VERIFIER_LARGE_QUEUE, so small
+# proofs never wait behind them; a worker consumes one queue or both (`-Q`). An empty
+# VERIFIER_LARGE_QUEUE (or a threshold of 0) keeps one queue (verifier/routing.py).
+VERIFIER_LARGE_QUEUE = env_str("VERIFIER_LARGE_QUEUE", f"{VERIFIER_QUEUE}-large")
+VERIFIER_LARGE_SECONDS = float(env_str("VERIFIER_LARGE_SECONDS", "5"))
+if VERIFIER_LARGE_SECONDS < 0:
+    raise ImproperlyConfigured("VERIFIER_LARGE_SECONDS must be 0 (one queue) or more")
+# Who may read GET /metrics besides staff: client addresses (as the throttles see them,
+# TRUSTED_PROXY_COUNT honoured) in these networks, e.g. the Prometheus server's.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
 
 LOGGING = {
     "version": 1,
