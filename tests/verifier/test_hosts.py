@@ -5,6 +5,8 @@ gets an empty MEDIA_ROOT of its own; the test process is the web host."""
 from __future__ import annotations
 
 import secrets
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -68,3 +70,10 @@ def test_two_worker_hosts_verify_uploads_from_the_web_host(
     keys = {o["Key"] for o in listing["Contents"]}
     expected = {arena.competition.test_set_file.name} | {r.proof.name for r in rows}
     assert keys == {f"{s3_prefix}/{name}" for name in expected}
+    # The store itself serves none of it to anyone without the site's key: not the test set
+    # (the competition is before its reveal), not a proof, not a listing.
+    base = f"{object_store.endpoint}/{object_store.bucket}"
+    for url in [f"{base}/{key}" for key in sorted(keys)] + [base, f"{base}?prefix={s3_prefix}"]:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=10)  # noqa: S310 - our own store
+        assert refused.value.code == 403, url
