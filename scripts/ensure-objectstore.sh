@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the S3-compatible object store of the tests (s3rver, tools/objectstore/) from its
 # committed package-lock.json with the machine's Node.js, unless it is already installed at
-# that lock. Installs Debian's nodejs and npm if they are missing (scripts/apt-install.sh). Nothing is fetched at test
-# run time: tests/objectstore.py starts tools/objectstore/server.js from this folder.
+# that lock. Installs Debian's nodejs and npm if they are missing (scripts/apt-install.sh).
+# Nothing is fetched at test run time: tests/objectstore.py starts
+# tools/objectstore/server.js from this folder.
 set -euo pipefail
 
 DIR="$(cd "$(dirname "$0")/.." && pwd)/tools/objectstore"
