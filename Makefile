@@ -14,7 +14,7 @@ SERVICES ?= postgresql redis rabbitmq
 # Two workers for two cores; pytest-django gives each worker its own test database.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: venv services browser tsa compose lint test demo dist
+.PHONY: venv services browser tsa compose objectstore lint test demo dist
 
 venv: $(STAMP)
 
@@ -45,11 +45,16 @@ tsa:
 compose:
 	scripts/ensure-compose.sh
 
+# s3rver, the S3-compatible object store of the storage tests (tools/objectstore/), from its
+# committed package-lock.json with the machine's Node.js (Debian's if missing).
+objectstore:
+	scripts/ensure-objectstore.sh
+
 lint: venv
 	$(BIN)/ruff check .
 
 # Lint first (it is quick), so that pytest's summary is the last thing printed.
-test: venv services browser tsa compose
+test: venv services browser tsa compose objectstore
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

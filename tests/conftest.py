@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+# The real S3-compatible object store (s3rver, installed by `make objectstore`), started once
+# per session when a test asks for it.
+from tests.objectstore import object_store  # noqa: F401 - a fixture
+
 # Real RFC 3161 timestamp authorities (OpenSSL's ts), started once per session when a test
 # asks for them.
 from tests.tsa import tsas  # noqa: F401 - a fixture

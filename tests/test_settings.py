@@ -162,3 +162,47 @@ def test_every_response_carries_the_content_security_policy(client):
         policy = client.get(url)["Content-Security-Policy"]
         assert "default-src 'self'" in policy and "script-src 'self'" in policy
         assert "frame-ancestors 'none'" in policy and "'unsafe-eval'" not in policy
+
+
+STORAGE_REPORT = """
+import json, os
+os.environ['DJANGO_SETTINGS_MODULE'] = 'zkarena_site.settings'
+import django
+django.setup()
+from django.core.files.storage import storages
+s = storages['default']
+print(json.dumps({
+    'class': type(s).__module__ + '.' + type(s).__name__,
+    'bucket': getattr(s, 'bucket_name', None),
+    'endpoint': getattr(s, 'endpoint_url', None),
+    'location': getattr(s, 'location', None),
+    'acl': getattr(s, 'default_acl', None),
+    'overwrite': getattr(s, 'file_overwrite', None),
+    'signed': getattr(s, 'querystring_auth', None),
+    'expire': getattr(s, 'querystring_expire', None),
+}))
+"""
+
+
+def test_storage_comes_from_the_environment(run_python, object_store):
+    """Local files by default; with STORAGE_BUCKET an S3-compatible bucket with private
+    objects and only signed, short-lived URLs, exactly as the tests' storages() builds it."""
+    bare = json.loads(run_python(["-c", STORAGE_REPORT]).stdout.strip().splitlines()[-1])
+    assert bare["class"] == "django.core.files.storage.filesystem.FileSystemStorage"
+
+    env = {**object_store.env, "STORAGE_PREFIX": "site-a"}
+    s3 = json.loads(run_python(["-c", STORAGE_REPORT], env=env).stdout.strip().splitlines()[-1])
+    options = object_store.storages(prefix="site-a")["default"]["OPTIONS"]
+    assert s3 == {
+        "class": "storages.backends.s3.S3Storage",
+        "bucket": options["bucket_name"],
+        "endpoint": options["endpoint_url"],
+        "location": "site-a",
+        "acl": "private",
+        "overwrite": False,
+        "signed": True,
+        "expire": 300,
+    }
+    bad = run_python(["-c", STORAGE_REPORT], env={**env, "STORAGE_CHECKSUMS": "always"},
+                     check=False)  # fmt: skip
+    assert bad.returncode != 0 and "STORAGE_CHECKSUMS" in bad.stderr

@@ -13,10 +13,9 @@ import socket
 
 import kombu.exceptions
 from celery import shared_task
-from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from . import selectors, services
+from . import routing, selectors, services
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +32,14 @@ def enqueue(
     countdown: float | None = None,
     queue: str | None = None,
 ) -> None:
-    """Send ``verify_submission`` with time limits scaled by the competition's size."""
+    """Send ``verify_submission`` with time limits scaled by the competition's size, to
+    ``queue`` or else the queue its expected cost routes it to (routing.queue_for)."""
     if num_samples is None:
         num_samples = selectors.num_samples_of(submission_id)
     soft, hard = services.time_limits(num_samples)
     verify_submission.apply_async(
         (submission_id,),
-        queue=queue or settings.VERIFIER_QUEUE,
+        queue=queue or routing.queue_for(submission_id),
         soft_time_limit=soft,
         time_limit=hard,
         countdown=countdown,

@@ -13,7 +13,8 @@ MAX_REQUEST_BYTES, MAX_TEST_SET_BYTES, MAX_PROOF_BYTES, MAX_DATA_FILE_BYTES,
 MAX_DATA_FILES, LEADERBOARD_CACHE_SECONDS, EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
 EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL, SITE_URL, THROTTLE_ANON, THROTTLE_USER,
 THROTTLE_AUTH, THROTTLE_LOGIN_FAILURES, THROTTLE_SIGNUP, THROTTLE_UPLOAD, THROTTLE_PAGES,
-CELERY_VISIBILITY_TIMEOUT and the VERIFIER_* settings of the verification workers (see
+CELERY_VISIBILITY_TIMEOUT, the STORAGE_* variables of uploads in object storage,
+METRICS_ALLOWED_NETWORKS and the VERIFIER_* settings of the verification workers (see
 "verification workers" below and verifier/__init__.py).
 """
 
@@ -98,6 +99,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "competitions",
     "verifier",
+    # GET /metrics for operators, from what every host shares (monitoring/__init__.py).
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -189,10 +192,66 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 
-# Uploaded files (test sets, proofs) go through Django's storage API into MEDIA_ROOT.
-# MEDIA_URL is deliberately not routed: a test set must not be downloadable before its
-# reveal, so every download goes through a view that checks the timeline and visibility.
-# A deployment must not expose MEDIA_ROOT through its web server either.
+# Uploaded files (test sets, proofs, data files) go through Django's storage API: into
+# MEDIA_ROOT by default, or into an S3-compatible bucket when STORAGE_BUCKET is set, so that
+# web processes and workers on different hosts share no filesystem (docs/operations.md).
+# MEDIA_URL is deliberately not routed, and nothing stored gets a public URL: a test set
+# must not be downloadable before its reveal, so every download streams through a view
+# that checks the timeline and visibility. A deployment must not expose MEDIA_ROOT through
+# its web server, nor make the bucket public (objects are written with the private ACL).
+
+
+def _s3_client_config(*, addressing_style, signature_version, checksums):
+    from botocore.config import Config
+
+    if checksums not in ("when_required", "when_supported"):
+        raise ImproperlyConfigured(
+            f"STORAGE_CHECKSUMS={checksums!r}: use when_required or when_supported"
+        )
+    return Config(
+        s3={"addressing_style": addressing_style} if addressing_style else None,
+        signature_version=signature_version,
+        request_checksum_calculation=checksums,
+        response_checksum_validation=checksums,
+    )
+
+
+STORAGE_BUCKET = env_str("STORAGE_BUCKET")
+if STORAGE_BUCKET:
+    _storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_BUCKET,
+            # Empty: AWS itself; MinIO, Ceph, R2, … give their address.
+            "endpoint_url": env_str("STORAGE_ENDPOINT_URL") or None,
+            "region_name": env_str("STORAGE_REGION") or None,
+            # Empty: boto3's own chain (instance role, ~/.aws, AWS_* variables).
+            "access_key": env_str("STORAGE_ACCESS_KEY") or None,
+            "secret_key": env_str("STORAGE_SECRET_KEY") or None,
+            # A prefix inside the bucket, so one bucket can serve several sites.
+            "location": env_str("STORAGE_PREFIX"),
+            "default_acl": "private",
+            # Never overwrite: every stored name is unique, a clash gets a suffix.
+            "file_overwrite": False,
+            # url() is never used by the site; if it were, only a short-lived signed URL.
+            "querystring_auth": True,
+            "querystring_expire": env_int("STORAGE_SIGNED_URL_SECONDS", 300),
+            # Addressing, signature and checksums in one client configuration. Checksums
+            # only where S3 requires them: stores other than AWS (older MinIO, Ceph, …)
+            # refuse or mangle the chunked uploads that boto3 sends by default now.
+            "client_config": _s3_client_config(
+                addressing_style=env_str("STORAGE_ADDRESSING_STYLE") or None,
+                signature_version=env_str("STORAGE_SIGNATURE_VERSION") or None,
+                checksums=env_str("STORAGE_CHECKSUMS", "when_required"),
+            ),
+        },
+    }
+else:
+    _storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": _storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # Upload limits (bytes). The request limit is checked from Content-Length before parsing;
 # the per-kind limits when the file arrives. Commitment sizes follow from each
@@ -432,6 +491,19 @@ if CELERY_VISIBILITY_TIMEOUT <= _LONGEST_TASK:
     )
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+
+# ------------------------------------------------------------------ queues by size, metrics
+# Submissions whose commitment's estimated verification time (cost_verify_seconds, from the
+# architecture and N) exceeds VERIFIER_LARGE_SECONDS go to VERIFIER_LARGE_QUEUE, so small
+# proofs never wait behind them; a worker consumes one queue or both (`-Q`). An empty
+# VERIFIER_LARGE_QUEUE (or a threshold of 0) keeps one queue (verifier/routing.py).
+VERIFIER_LARGE_QUEUE = env_str("VERIFIER_LARGE_QUEUE", f"{VERIFIER_QUEUE}-large")
+VERIFIER_LARGE_SECONDS = float(env_str("VERIFIER_LARGE_SECONDS", "5"))
+if VERIFIER_LARGE_SECONDS < 0:
+    raise ImproperlyConfigured("VERIFIER_LARGE_SECONDS must be 0 (one queue) or more")
+# Who may read GET /metrics besides staff: client addresses (as the throttles see them,
+# TRUSTED_PROXY_COUNT honoured) in these networks, e.g. the Prometheus server's.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
 
 LOGGING = {
     "version": 1,

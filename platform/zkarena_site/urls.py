@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from monitoring.views import metrics_view
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # The OpenAPI document of the REST API (YAML, or JSON with ?format=json).
@@ -18,6 +20,8 @@ urlpatterns = [
     # Staff-only health of the verification workers (queue depth, workers).
     path("api/verifier/", include("verifier.urls")),
     path("api/", include("competitions.api.urls")),
+    # Prometheus exposition for operators: staff or METRICS_ALLOWED_NETWORKS only.
+    path("metrics", metrics_view, name="metrics"),
     path("", include("competitions.urls")),
 ]
 

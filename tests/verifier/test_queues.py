@@ -1,0 +1,125 @@
+"""Verification queues by size: a submission whose architecture's estimated verification
+time exceeds VERIFIER_LARGE_SECONDS goes to VERIFIER_LARGE_QUEUE (verifier/routing.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.test import override_settings
+
+from competitions.models import Submission
+from competitions.services import commitments as commitment_service
+from tests.competitions.helpers import (
+    CREATED,
+    GOOD_WEIGHTS,
+    commit,
+    commitment_files,
+    tiny_architecture,
+)
+from verifier import routing
+from zkproofs.ml.architecture import QuantizedModel
+
+from .conftest import Entry, wait_for_final
+from .worker import new_queue_name, purge_queue, running_worker
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("needs_postgresql"),
+]
+
+
+def _hidden_model(hidden: int = 8) -> QuantizedModel:
+    """4→8→ReLU→3 predicting as the tiny model does (the hidden layer copies the inputs:
+    weight 4, shift 2), so its proofs verify; its proof costs more to verify."""
+    first = np.zeros((hidden, 4), dtype=np.int64)
+    first[:4, :4] = 4 * np.eye(4, dtype=np.int64)
+    second = np.zeros((3, hidden), dtype=np.int64)
+    second[:, :3] = GOOD_WEIGHTS[:, :3]
+    return QuantizedModel(
+        tiny_architecture(hidden=hidden),
+        {
+            "layers.0.weight": first,
+            "layers.0.bias": np.zeros(hidden, dtype=np.int64),
+            "layers.1.weight": second,
+            "layers.1.bias": np.zeros(3, dtype=np.int64),
+        },
+    )
+
+
+def _enter(arena, name: str, model: QuantizedModel | None = None) -> Entry:
+    user = arena.competitor(name)
+    committed = commit(arena.competition, user, model)
+    record = commitment_service.register_commitment(
+        competition=arena.competition, competitor=user, now=CREATED,
+        **commitment_files(committed),
+    )  # fmt: skip
+    return Entry(user, record, committed)
+
+
+def test_a_small_proof_after_a_large_one_is_verified_first(arena):
+    large_entry = _enter(arena, "lara", _hidden_model())
+    small_entry = _enter(arena, "sam")
+    large_cost = large_entry.record.cost_verify_seconds
+    small_cost = small_entry.record.cost_verify_seconds
+    assert small_cost < large_cost
+    threshold = (small_cost + large_cost) / 2
+    large_proof = large_entry.proof(arena.competition)
+    small_proof = small_entry.proof(arena.competition)
+
+    small_queue, large_queue = new_queue_name(), new_queue_name()
+    # The large queue's worker stands for a host busy with a long verification: it holds
+    # each task 3 s. With one queue, the small proof would wait behind the large one.
+    try:
+        with (
+            running_worker(queue=small_queue, name="small") as small_worker,
+            running_worker(queue=large_queue, name="large",
+                           env={"ZKARENA_TEST_VERIFY_DELAY": "3"}) as large_worker,
+            override_settings(
+                VERIFIER_QUEUE=small_queue,
+                VERIFIER_LARGE_QUEUE=large_queue,
+                VERIFIER_LARGE_SECONDS=threshold,
+            ),
+        ):  # fmt: skip
+            large = arena.submit(large_entry, large_proof)
+            small = arena.submit(small_entry, small_proof)
+            assert routing.queue_for(large.pk) == large_queue
+            assert routing.queue_for(small.pk) == small_queue
+            wait_for_final([small.pk, large.pk], timeout=90)
+    finally:
+        purge_queue(small_queue)
+        purge_queue(large_queue)
+
+    large, small = Submission.objects.get(pk=large.pk), Submission.objects.get(pk=small.pk)
+    assert (large.status, small.status) == ("verified", "verified"), (
+        large.verification_log, small.verification_log)  # fmt: skip
+    assert large.verification_worker.startswith(large_worker.hostname_prefix)
+    assert small.verification_worker.startswith(small_worker.hostname_prefix)
+    # Submitted second, verified first.
+    assert large.pk < small.pk
+    assert small.verification_finished_at < large.verification_finished_at
+
+
+@pytest.mark.django_db
+def test_routing_settings(arena, settings):
+    entry = _enter(arena, "ann")
+    submission = arena.submit(entry, entry.proof(arena.competition))
+    cost = entry.record.cost_verify_seconds
+    settings.VERIFIER_QUEUE, settings.VERIFIER_LARGE_QUEUE = "small", "large"
+    settings.VERIFIER_LARGE_SECONDS = cost / 2
+    assert routing.queue_for(submission.pk) == "large"
+    settings.VERIFIER_LARGE_SECONDS = cost * 2
+    assert routing.queue_for(submission.pk) == "small"
+    # One queue: a threshold of 0, or no large queue.
+    settings.VERIFIER_LARGE_SECONDS = 0
+    assert routing.queue_for(submission.pk) == "small"
+    settings.VERIFIER_LARGE_SECONDS, settings.VERIFIER_LARGE_QUEUE = cost / 2, ""
+    assert routing.queue_for(submission.pk) == "small"
+    # A commitment registered before costs were stored is costed from its architecture.
+    settings.VERIFIER_LARGE_QUEUE = "large"
+    type(entry.record).objects.filter(pk=entry.record.pk).update(
+        cost_prove_seconds=None, cost_prove_megabytes=None, cost_verify_seconds=None,
+        cost_proof_bytes=None,
+    )  # fmt: skip
+    assert routing.expected_verify_seconds(submission.pk) == pytest.approx(cost)
+    assert routing.queue_for(submission.pk) == "large"
+    assert routing.queue_for(10**9) == "large"  # unknown: never in the way of small ones
