@@ -10,7 +10,8 @@
 
 What ``running_worker(queue=None, concurrency=1, env=None, name=None, beat=False)`` does:
 
-- starts ``celery -A zkarena_site worker --pool=prefork -Q <queue>`` from the repository root
+- starts ``celery -A zkarena_site worker --pool=prefork -Q <queue>.recovery,<queue>`` from the
+  repository root
   in its own process group, on the test's database (pytest-django's ``test_…`` name, read
   from ``connection.settings_dict``), its broker (``settings.CELERY_BROKER_URL``: Redis under
   ``make test``) and its ``MEDIA_ROOT``, with ``zkarena_site.test_settings``;
@@ -67,6 +68,11 @@ def database_url() -> str:
 
 def new_queue_name() -> str:
     return f"zkarena-test-{uuid.uuid4().hex[:12]}"
+
+
+def recovery_queue_of(queue: str) -> str:
+    """The recovery queue that goes with a verification queue (settings.py's default)."""
+    return f"{queue}.recovery"
 
 
 @dataclass
@@ -139,7 +145,8 @@ def running_worker(
     log_path = workdir / "worker.log"
     command = [
         CELERY, "-A", "zkarena_site", "worker",
-        "--pool=prefork", f"--concurrency={concurrency}", "-Q", queue, "-n", f"{name}@%h",
+        "--pool=prefork", f"--concurrency={concurrency}",
+        "-Q", f"{recovery_queue_of(queue)},{queue}", "-n", f"{name}@%h",
         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
     ]  # fmt: skip
     if beat:
@@ -157,7 +164,11 @@ def running_worker(
     worker = Worker(process, queue, name, log_path)
     try:
         _wait_ready(worker)
-        with override_settings(VERIFIER_ENQUEUE=True, VERIFIER_QUEUE=queue):
+        with override_settings(
+            VERIFIER_ENQUEUE=True,
+            VERIFIER_QUEUE=queue,
+            VERIFIER_RECOVERY_QUEUE=recovery_queue_of(queue),
+        ):
             yield worker
     finally:
         worker.stop()
@@ -182,17 +193,19 @@ def purge_queue(queue: str) -> None:
     held unacknowledged, which Redis would otherwise hand back to the queue an hour later."""
     from zkarena_site.celery import app
 
+    queues = (queue, recovery_queue_of(queue))
     with app.connection_for_write() as conn:
         channel = conn.channel()
-        with contextlib.suppress(Exception):
-            channel.queue_purge(queue)
+        for q in queues:
+            with contextlib.suppress(Exception):
+                channel.queue_purge(q)
         client = getattr(channel, "client", None)
         if client is not None and hasattr(client, "hscan_iter"):
             unacked_key = getattr(channel, "unacked_key", "unacked")
             index_key = getattr(channel, "unacked_index_key", "unacked_index")
             for tag, payload in list(client.hscan_iter(unacked_key)):
                 with contextlib.suppress(ValueError, TypeError, IndexError):
-                    if json.loads(payload)[2] == queue:  # [message, exchange, routing key]
+                    if json.loads(payload)[2] in queues:  # [message, exchange, routing key]
                         client.hdel(unacked_key, tag)
                         client.zrem(index_key, tag)
         channel.close()
