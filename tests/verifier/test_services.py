@@ -393,3 +393,24 @@ def test_broker_queue_length_counts_messages(settings):
         assert broker_queue_length(new_queue_name()) == 0
     finally:
         purge_queue(queue)
+
+
+def test_a_parked_submission_reads_delayed_never_rejected(queued, settings, client, capsys):
+    """What the competitor sees of `error`: the page, the API and the command line's
+    wording all say the platform delayed it; nothing says rejected."""
+    from zkproofs.cli.output import print_submission
+
+    settings.VERIFIER_INFRA_BUDGET = 1
+    c = services.claim(queued.pk, worker="a@x", task_id="t1")
+    services.platform_fault(c, "database: server closed the connection")
+
+    page = client.get(f"/submissions/{queued.pk}/").content.decode()
+    assert "Delayed by the platform" in page and 'id="delayed"' in page
+    assert 'class="badge error" id="status">Delayed by the platform<' in page
+    assert ">Rejected<" not in page and "rejected:" not in page
+    api = APIClient().get(f"/api/submissions/{queued.pk}/").json()
+    assert (api["status"], api["status_display"]) == ("error", "Delayed by the platform")
+    print_submission(api)
+    out = capsys.readouterr().out
+    assert "status delayed by the platform" in out and "not a verdict" in out
+    assert "rejected" not in out
