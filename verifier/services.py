@@ -522,20 +522,27 @@ def describe_fault(exc: BaseException) -> str:
 
 def _test_faults(c: Claim) -> None:
     """Deterministic fault injection, honoured only where test_settings.py defines
-    VERIFIER_TEST_FAULTS (from ZKARENA_TEST_FAULTS in the worker's environment):
-    ``drop_db=K`` terminates this process's own PostgreSQL backend, ``kill=K`` SIGKILLs
-    this pool process, while the submission has had fewer than K platform faults; ``K`` may
-    be ``always``. A real dropped connection and a real dead process, at a known point."""
+    VERIFIER_TEST_FAULTS (from ZKARENA_TEST_FAULTS in the worker's environment): a comma
+    list whose k-th entry strikes right after the claim of a submission that has had k
+    platform faults so far; ``drop_db`` terminates this process's own PostgreSQL backend
+    (a real dropped connection), ``kill`` SIGKILLs this pool process (a real dead worker),
+    ``-`` does nothing; a last entry ending in ``*`` strikes every time from there on."""
     spec = getattr(settings, "VERIFIER_TEST_FAULTS", "")
     if not spec:
         return
-    kind, _, count = spec.partition("=")
-    if count != "always" and c.infra_failures >= int(count):
+    faults = spec.split(",")
+    k = c.infra_failures
+    if k < len(faults):
+        fault = faults[k]
+    elif faults[-1].endswith("*"):
+        fault = faults[-1]
+    else:
         return
-    if kind == "drop_db":
+    fault = fault.rstrip("*")
+    if fault == "drop_db":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
-    elif kind == "kill":
+    elif fault == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -299,7 +299,7 @@ def test_dropped_connection_is_recorded_on_a_fresh_one(arena, settings):
     assert tasks.verify_submission.acks_late and tasks.verify_submission.reject_on_worker_lost
     assert not getattr(tasks.verify_submission, "autoretry_for", ())
 
-    settings.VERIFIER_TEST_FAULTS = "drop_db=1"
+    settings.VERIFIER_TEST_FAULTS = "drop_db"
     result = services.verify_submission(good.pk, worker="w@x", task_id="t1")
     assert result.status == "retry" and result.resend is not None
     good.refresh_from_db()
@@ -345,26 +345,41 @@ def test_receiver_enqueues_after_commit_only_when_enabled(
     }  # fmt: skip
 
 
-def test_health_command_and_staff_endpoint(arena):
+def test_health_command_and_staff_endpoint(arena, settings):
+    from verifier.models import WorkerHeartbeat
+
     alice = arena.enter("alice")
     first = arena.submit(alice, alice.proof(arena.competition))
     second = arena.submit(alice, alice.proof(arena.competition, claimed=GOOD_CORRECT - 1))
+    third = arena.submit(alice, alice.proof(arena.competition, claimed=GOOD_CORRECT - 2))
     _run(first.pk, worker="w1@host")
+    now = timezone.now()
+    beat = timedelta(seconds=settings.VERIFIER_HEARTBEAT_INTERVAL)
+    WorkerHeartbeat.objects.create(name="w1@host", pid=10, started_at=now, last_seen=now)
+    WorkerHeartbeat.objects.create(name="w2@host", pid=11, started_at=now - 9 * beat,
+                                   last_seen=now - 4 * beat)  # fmt: skip
+    # A claim whose worker died: its lease ran out.
+    services.claim(third.pk, worker="w2@host", task_id="t9",
+                   now=now - timedelta(seconds=settings.VERIFIER_LEASE_SECONDS + 5))  # fmt: skip
 
     out = io.StringIO()
     call_command("verifier_health", "--json", "--no-broker", stdout=out)
     report = json.loads(out.getvalue())
-    assert (report["queued"], report["verifying"]) == (1, 0)
+    assert (report["queued"], report["verifying"], report["dead_claims"]) == (1, 1, 1)
     assert report["oldest_queued"]["id"] == second.pk
     assert report["oldest_queued"]["created_at"] == AFTER.isoformat()
-    [worker] = report["workers"]
-    assert worker["worker"] == "w1@host" and worker["last_submission"] == first.pk
-    assert (worker["verified"], worker["rejected"], worker["last_status"]) == (1, 0, "verified")
+    [claim] = report["claims"]
+    assert claim["id"] == third.pk and not claim["alive"] and claim["age_seconds"] >= 35
+    alive = {w["worker"]: w["alive"] for w in report["workers"]}
+    assert alive == {"w1@host": True, "w2@host": False} and report["workers_alive"] == 1
+    [w1] = [w for w in report["workers"] if w["worker"] == "w1@host"]
+    assert (w1["verified"], w1["rejected"]) == (1, 0)
 
     text = io.StringIO()
     call_command("verifier_health", "--no-broker", stdout=text)
     assert f"oldest queued: submission {second.pk}" in text.getvalue()
-    assert "worker w1@host: last verified submission" in text.getvalue()
+    assert "worker w2@host (pid 11): DEAD" in text.getvalue()
+    assert f"claim: submission {third.pk} on w2@host" in text.getvalue()
 
     client = APIClient()
     assert client.get("/api/verifier/health/").status_code in (401, 403)
@@ -372,10 +387,12 @@ def test_health_command_and_staff_endpoint(arena):
     assert client.get("/api/verifier/health/").status_code == 403
     staff = User.objects.create_user("sam", "sam@example.org", "pw", is_staff=True)
     client.force_authenticate(staff)
-    with mock.patch("verifier.selectors.broker_queue_length", return_value=7):
-        response = client.get("/api/verifier/health/")
+    response = client.get("/api/verifier/health/")
     assert response.status_code == 200
-    assert response.json()["queued"] == 1 and response.json()["broker"]["messages"] == 7
+    assert response.json()["queued"] == 1
+    assert [q["queue"] for q in response.json()["broker"]["queues"]] == [
+        settings.VERIFIER_RECOVERY_QUEUE, settings.VERIFIER_QUEUE,
+    ]  # fmt: skip
 
 
 def test_broker_queue_length_counts_messages(settings):
