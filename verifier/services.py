@@ -114,6 +114,9 @@ def _first_line(exc: BaseException) -> str:
 # ------------------------------------------------------------------ dispatch
 
 
+MAIN, RECOVERY = "v", "r"  # dispatch token prefixes: the verification / recovery queue
+
+
 @dataclass(frozen=True)
 class Dispatch:
     """A message to send (after the transaction that wrote its token committed)."""
@@ -130,7 +133,8 @@ def _dispatch_locked(
 ) -> Dispatch:
     """Give the (queued, locked) row a new dispatch token: the message about to be sent is
     the only one that may start it; any earlier message becomes a no-op."""
-    submission.dispatch_token = uuid.uuid4().hex
+    # The first letter names the queue (FIFO is per queue: see sweep).
+    submission.dispatch_token = (RECOVERY if recovery else MAIN) + uuid.uuid4().hex
     submission.dispatched_at = now + timedelta(seconds=countdown)
     return Dispatch(
         submission.pk,
@@ -630,11 +634,12 @@ def sweep(now: datetime | None = None, *, queues_empty: bool = False) -> SweepRe
     now = now or timezone.now()
     result = SweepResult()
     with transaction.atomic():
-        # FIFO: once a message sent later than a queued row's has been started, the row's
-        # would have been too, had it still been queued (looked up before this sweep
-        # re-dispatches anything).
-        passed = (
-            Submission.objects.filter(
+        # FIFO per queue: once a message sent to a queue later than a queued row's message
+        # has been started, the row's would have been too, had it still been in that queue
+        # (looked up before this sweep re-dispatches anything).
+        passed = {
+            kind: Submission.objects.filter(
+                dispatch_token__startswith=kind,
                 dispatched_at__isnull=False,
                 verification_started_at__isnull=False,
                 verification_started_at__gte=F("dispatched_at"),
@@ -642,7 +647,8 @@ def sweep(now: datetime | None = None, *, queues_empty: bool = False) -> SweepRe
             .order_by("-dispatched_at")
             .values_list("dispatched_at", flat=True)
             .first()
-        )
+            for kind in (MAIN, RECOVERY)
+        }
         # skip_locked: a row locked right now is being claimed or recorded, not stuck.
         dead = (
             Submission.objects.select_for_update(skip_locked=True, of=("self",))
@@ -664,16 +670,17 @@ def sweep(now: datetime | None = None, *, queues_empty: bool = False) -> SweepRe
                 result.taken_over.append(submission.pk)
 
         cutoff = now - timedelta(seconds=settings.VERIFIER_QUEUED_TIMEOUT)
-        overdue = Submission.objects.filter(status=SubmissionStatus.QUEUED).filter(
-            Q(dispatched_at__isnull=True, updated_at__lt=cutoff) | Q(dispatched_at__lt=cutoff)
-        )
-        if not queues_empty:
-            if passed is None:
-                overdue = overdue.none()
-            else:
-                overdue = overdue.filter(
-                    Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=passed)
-                )
+        queued = Submission.objects.filter(status=SubmissionStatus.QUEUED)
+        # Never dispatched (the hand-off failed before its token was written): no message.
+        lost = Q(dispatched_at__isnull=True, updated_at__lt=cutoff)
+        if queues_empty:
+            lost |= Q(dispatched_at__lt=cutoff)
+        else:
+            for kind, moved_past in passed.items():
+                if moved_past is not None:
+                    lost |= Q(dispatch_token__startswith=kind,
+                              dispatched_at__lt=min(cutoff, moved_past))  # fmt: skip
+        overdue = queued.filter(lost)
         for submission in (
             overdue.select_for_update(skip_locked=True, of=("self",))
             .select_related("competition")

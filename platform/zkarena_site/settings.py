@@ -402,9 +402,10 @@ VERIFIER_INFRA_BUDGET = env_int("VERIFIER_INFRA_BUDGET", 8)
 VERIFIER_INFRA_BACKOFF_BASE = float(env_str("VERIFIER_INFRA_BACKOFF_BASE", "2"))
 VERIFIER_INFRA_BACKOFF_MAX = float(env_str("VERIFIER_INFRA_BACKOFF_MAX", "300"))
 # A `queued` submission whose message is due longer ago than this may have lost it (broker
-# restart, send failure); the sweep re-sends it only once that is proven: the queues are
-# empty, or a message sent after it has already been started.
-VERIFIER_QUEUED_TIMEOUT = env_int("VERIFIER_QUEUED_TIMEOUT", 600)
+# restart, send failure, a reserved message of a killed worker on Redis); the sweep re-sends
+# it only once that is proven: the queues are empty, or a message sent to the same queue
+# after it has already been started.
+VERIFIER_QUEUED_TIMEOUT = env_int("VERIFIER_QUEUED_TIMEOUT", 60)
 # Every worker's main process runs the sweep this often (one at a time, under a PostgreSQL
 # advisory lock) and beats its heartbeat row; no queue is involved, so a backlog cannot
 # starve it. A worker whose heartbeat is older than 3 intervals is reported dead.

@@ -217,13 +217,22 @@ def test_sweep_takes_over_dead_claims_and_resends_only_lost_messages(arena, sett
     long_ago = now - timedelta(seconds=settings.VERIFIER_LEASE_SECONDS + 1)
     services.claim(dead.pk, worker="a@x", task_id="t1", now=long_ago)
     services.claim(exhausted.pk, worker="a@x", task_id="t2", now=long_ago)
-    Submission.objects.filter(pk=exhausted.pk).update(infra_failures=1)
+    # A recovery-queue message sent after `waiting`'s and started proves nothing about
+    # the verification queue: FIFO holds per queue.
+    Submission.objects.filter(pk=exhausted.pk).update(
+        infra_failures=1,
+        dispatch_token=services.RECOVERY + "y",
+        dispatched_at=now - 2 * timeout + timedelta(seconds=5),
+        verification_started_at=now - 2 * timeout + timedelta(seconds=5),
+    )
     # Two messages sent long ago and still queued: one before a message that has since
     # been started (so it is provably lost), one after it (it may still be in the queue).
     services.dispatch(lost.pk, now=now - 3 * timeout)
     services.dispatch(waiting.pk, now=now - 2 * timeout + timedelta(seconds=1))
     Submission.objects.filter(pk=dead.pk).update(
-        dispatched_at=now - 2 * timeout, verification_started_at=now - 2 * timeout
+        dispatch_token=services.MAIN + "x",
+        dispatched_at=now - 2 * timeout,
+        verification_started_at=now - 2 * timeout,
     )
 
     result = services.sweep(now=now)
