@@ -48,8 +48,8 @@ CELERY = str(Path(sys.executable).with_name("celery"))
 
 WORKER_SETTINGS = {
     # Short leases and a fast sweep so that recovery is measured in seconds.
-    "VERIFIER_LEASE_SECONDS": "3",
-    "VERIFIER_SWEEP_INTERVAL": "1",
+    "VERIFIER_LEASE_SECONDS": "2",
+    "VERIFIER_SWEEP_INTERVAL": "0.5",
     "VERIFIER_HEARTBEAT_INTERVAL": "1",
     "VERIFIER_INFRA_BACKOFF_BASE": "0.5",
     "VERIFIER_INFRA_BACKOFF_MAX": "4",
@@ -288,7 +288,7 @@ def run(args, broker_url: str) -> dict:
             last_kill[target.name] = at
             kills.append({"at": at, "t0": t0, "kind": kind, "victims": victims})
             if kind == "worker":
-                time.sleep(rng.uniform(0.2, 1.0))
+                time.sleep(rng.uniform(0.1, 0.5))
                 target.start()
             k += 1
             if k % drop_every == 0 and drops < args.db_drops:
@@ -298,7 +298,7 @@ def run(args, broker_url: str) -> dict:
                         "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                     )
                 drops += 1
-            time.sleep(rng.uniform(0.1, 0.4))
+            time.sleep(rng.uniform(0.05, 0.25))
         while drops < args.db_drops:
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -402,7 +402,7 @@ def main() -> int:
     parser.add_argument("--broker", choices=("redis", "rabbitmq", "both"), default="both")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672//")
-    parser.add_argument("--submissions", type=int, default=240)
+    parser.add_argument("--submissions", type=int, default=600)
     parser.add_argument("--competitors", type=int, default=6)
     parser.add_argument("--samples", type=int, default=1000,
                         help="test-set size N (sets how long one verification takes)")
@@ -437,7 +437,7 @@ def main() -> int:
     for u in (args.database_url, args.redis_url, args.amqp_url):
         if urllib.parse.urlsplit(u).hostname not in ("127.0.0.1", "localhost", "::1"):
             sys.exit("the benchmark runs on this machine only (loopback)")
-    name = f"{name[:-5]}_{args.broker}_bench"
+    name = f"{name.removesuffix('bench').rstrip('_')}_{args.broker}_bench"
     db_url = urllib.parse.urlunsplit(url._replace(path=f"/{name}"))
     admin_url = urllib.parse.urlunsplit(url._replace(path="/postgres"))
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -412,6 +413,11 @@ VERIFIER_QUEUED_TIMEOUT = env_int("VERIFIER_QUEUED_TIMEOUT", 60)
 VERIFIER_SWEEP_INTERVAL = float(env_str("VERIFIER_SWEEP_INTERVAL", "5"))
 VERIFIER_HEARTBEAT_INTERVAL = float(env_str("VERIFIER_HEARTBEAT_INTERVAL", "5"))
 CELERY_TASK_ROUTES = {"verifier.tasks.*": {"queue": VERIFIER_QUEUE}}
+# A worker started without -Q consumes both queues, the recovery queue first.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in (VERIFIER_RECOVERY_QUEUE, VERIFIER_QUEUE)
+)
 CELERY_BEAT_SCHEDULE = {
     # Reveal and proof-deadline e-mails (competitions/tasks.py); each is sent once.
     "timeline-notifications": {
