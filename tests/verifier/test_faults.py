@@ -120,3 +120,63 @@ def test_budget_parks_in_error_visible_in_health_and_a_requeue_verifies(arena, b
     submission.refresh_from_db()
     assert submission.status == Status.VERIFIED and submission.proven_count == GOOD_CORRECT
     assert _lines(submission, "queued again by staff")
+
+
+BACKLOG = 16
+
+
+def test_recovery_jumps_the_backlog_and_a_sweep_duplicates_nothing(arena, broker):
+    """A backlog of queued submissions and one claim whose worker died (its lease ran
+    out). A manual sweep during the backlog re-sends only the dead claim (to the recovery
+    queue), none of the queued ones, even though their messages are older than
+    VERIFIER_QUEUED_TIMEOUT: nothing proves them lost. A worker then serves the recovered
+    one before most of the backlog (order of starts, not wall-clock time)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.test import override_settings
+    from django.utils import timezone
+
+    from verifier import services
+
+    entries = [arena.enter(f"racer{i}") for i in range(2)]
+    proofs = [e.proof(arena.competition, claimed=c) for e in entries for c in range(15, 19)]
+    owners = [e for e in entries for _ in range(15, 19)]
+    queue = new_queue_name()
+    try:
+        # Queued through the hand-off with no worker yet: a real backlog in the broker.
+        with override_settings(VERIFIER_ENQUEUE=True, VERIFIER_QUEUE=queue,
+                               VERIFIER_RECOVERY_QUEUE=f"{queue}.recovery"):  # fmt: skip
+            backlog = [arena.submit(owner, p) for owner, p in zip(owners, proofs, strict=True)]
+            backlog += [arena.submit(e, forged(e.proof(arena.competition, claimed=15), c))
+                        for e in entries for c in (16, 17, 18, 19)]  # fmt: skip
+            assert len(backlog) == BACKLOG
+            dead = backlog.pop(0)
+            long_ago = timezone.now() - timedelta(seconds=settings.VERIFIER_QUEUED_TIMEOUT + 5)
+            Submission.objects.filter(pk__in=[s.pk for s in backlog]).update(
+                dispatched_at=long_ago
+            )
+            claim = services.claim(dead.pk, worker="gone@host", task_id="t-dead", now=long_ago)
+            assert claim is not None
+
+            out = io.StringIO()
+            call_command("verifier_sweep", stdout=out)
+            assert "1 taken over from dead workers, 0 lost messages" in out.getvalue()
+            depth = {q["queue"]: q["messages"] for q in selectors.health()["broker"]["queues"]}
+            # The backlog's messages and the dead one's first (now superseded: a no-op) in
+            # the verification queue, its re-send in the recovery queue; nothing twice.
+            assert depth == {f"{queue}.recovery": 1, queue: BACKLOG}
+
+        slow = {**FAST, "ZKARENA_TEST_VERIFY_DELAY": "0.3"}
+        with running_worker(queue=queue, env=slow):
+            wait_for_final([dead.pk] + [s.pk for s in backlog], timeout=50)
+    finally:
+        purge_queue(queue)
+
+    dead.refresh_from_db()
+    assert dead.status == Status.VERIFIED and dead.infra_failures == 1
+    started_before = Submission.objects.filter(
+        pk__in=[s.pk for s in backlog], verification_started_at__lt=dead.verification_started_at
+    ).count()
+    assert started_before <= 3, f"{started_before} backlog submissions went first"
+    assert all(s.attempts == 1 for s in Submission.objects.filter(pk__in=[b.pk for b in backlog]))

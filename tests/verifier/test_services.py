@@ -440,3 +440,42 @@ def test_a_parked_submission_reads_delayed_never_rejected(queued, settings, clie
     out = capsys.readouterr().out
     assert "status delayed by the platform" in out and "not a verdict" in out
     assert "rejected" not in out
+
+
+def test_admin_action_requeues_parked_submissions_only(arena, settings, client):
+    """Staff re-queue from the admin: the parked one goes back to the recovery queue (a
+    real message on the test broker, purged after), a verified one is left alone."""
+    from tests.verifier.worker import new_queue_name, purge_queue
+    from zkarena_site.celery import app
+
+    settings.VERIFIER_INFRA_BUDGET = 1
+    queue = new_queue_name()
+    settings.VERIFIER_QUEUE, settings.VERIFIER_RECOVERY_QUEUE = queue, f"{queue}.recovery"
+    alice = arena.enter("alice")
+    parked = arena.submit(alice, alice.proof(arena.competition))
+    done = arena.submit(alice, alice.proof(arena.competition, claimed=GOOD_CORRECT - 1))
+    services.platform_fault(services.claim(parked.pk, worker="a@x", task_id="t1"), "storage: x")
+    assert _run(done.pk, task_id="t2") == "verified"
+
+    staff = User.objects.create_user("sam", "sam@example.org", "pw", is_staff=True,
+                                     is_superuser=True)  # fmt: skip
+    client.force_login(staff)
+    try:
+        response = client.post(
+            "/admin/competitions/submission/",
+            {"action": "requeue", "_selected_action": [parked.pk, done.pk]},
+            follow=True,
+        )
+        assert response.status_code == 200
+        assert "1 submission(s) queued again." in response.content.decode()
+        with app.connection_for_read() as conn:
+            channel = conn.channel()
+            assert channel.queue_declare(queue=f"{queue}.recovery", passive=True).message_count == 1
+            channel.close()
+    finally:
+        purge_queue(queue)
+    parked.refresh_from_db()
+    done.refresh_from_db()
+    assert (parked.status, parked.infra_failures) == (Status.QUEUED, 0)
+    assert "queued again by staff (sam)" in parked.verification_log
+    assert done.status == Status.VERIFIED
