@@ -15,6 +15,7 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.test import override_settings
 
 from competitions.models import Submission, SubmissionStatus
 from competitions.selectors import leaderboard
@@ -134,7 +135,6 @@ def test_recovery_jumps_the_backlog_and_a_sweep_duplicates_nothing(arena, broker
     from datetime import timedelta
 
     from django.conf import settings
-    from django.test import override_settings
     from django.utils import timezone
 
     from verifier import services
@@ -180,3 +180,32 @@ def test_recovery_jumps_the_backlog_and_a_sweep_duplicates_nothing(arena, broker
     ).count()
     assert started_before <= 3, f"{started_before} backlog submissions went first"
     assert all(s.attempts == 1 for s in Submission.objects.filter(pk__in=[b.pk for b in backlog]))
+
+
+def test_the_platforms_time_limit_parks_never_rejects(arena):
+    """A real soft time limit: Celery raises SoftTimeLimitExceeded in the task (the
+    test-only delay outlasts a 1-second limit); that is the platform's limit, so it is
+    retried, then parked in `error` with its reason, never rejected."""
+    alice = arena.enter("alice")
+    proof = alice.proof(arena.competition)
+    limits = {
+        **FAST,
+        "VERIFIER_INFRA_BUDGET": "2",
+        "VERIFIER_SOFT_LIMIT_BASE": "1",
+        "VERIFIER_SOFT_LIMIT_PER_SAMPLE": "0",
+        "VERIFIER_HARD_LIMIT_GRACE": "10",
+        "ZKARENA_TEST_VERIFY_DELAY": "5",
+    }
+    with running_worker(env=limits), override_settings(
+        VERIFIER_SOFT_LIMIT_BASE=1, VERIFIER_SOFT_LIMIT_PER_SAMPLE=0, VERIFIER_HARD_LIMIT_GRACE=10
+    ):  # the sender computes the limits that travel with the message
+        submission = arena.submit(alice, proof)
+        wait_for(
+            lambda: Submission.objects.filter(pk=submission.pk, status=Status.ERROR).exists(),
+            timeout=40,
+            what="the submission parked in error after 2 time limits",
+        )
+    submission.refresh_from_db()
+    assert submission.infra_failures == 2 and submission.attempts == 2
+    assert len(_lines(submission, "delayed by the platform: time limit")) == 2
+    assert not _lines(submission, "rejected")
