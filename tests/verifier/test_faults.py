@@ -209,3 +209,17 @@ def test_the_platforms_time_limit_parks_never_rejects(arena):
     assert submission.infra_failures == 2 and submission.attempts == 2
     assert len(_lines(submission, "delayed by the platform: time limit")) == 2
     assert not _lines(submission, "rejected")
+
+
+def test_a_live_verification_longer_than_its_lease_keeps_its_claim(arena):
+    """The lease is renewed while the proof is checked: a 4-second verification under a
+    1-second lease, with the sweep running every half second, is never taken over."""
+    alice = arena.enter("alice")
+    proof = alice.proof(arena.competition)
+    env = {**FAST, "VERIFIER_LEASE_SECONDS": "1", "ZKARENA_TEST_VERIFY_DELAY": "4"}
+    with running_worker(env=env):
+        submission = arena.submit(alice, proof)
+        wait_for_final([submission.pk], timeout=40)
+    submission.refresh_from_db()
+    assert submission.status == Status.VERIFIED, submission.verification_log
+    assert (submission.attempts, submission.infra_failures) == (1, 0), submission.verification_log
