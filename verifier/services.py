@@ -190,11 +190,10 @@ def _reject_locked(submission: Submission, now: datetime, reason: str) -> None:
     log.info("submission %s rejected: %s", submission.pk, reason)
 
 
-def _platform_fault_locked(
-    submission: Submission, now: datetime, error: str, *, recovery: bool = True
-) -> Dispatch | None:
-    """Count one platform fault on the locked row: ``queued`` again with a dispatch to
-    send after the backoff, or parked in ``error`` once the budget is spent."""
+def _platform_fault_locked(submission: Submission, now: datetime, error: str) -> Dispatch | None:
+    """Count one platform fault on the locked row: ``queued`` again with a dispatch to the
+    recovery queue (at once after a lost worker, after the backoff otherwise), or parked in
+    ``error`` once the budget is spent."""
     submission.infra_failures += 1
     submission.last_error = error[:2000]
     submission.verification_task_id = ""
@@ -213,9 +212,7 @@ def _platform_fault_locked(
         log.error("submission %s parked in error after %d platform faults: %s",
                   submission.pk, submission.infra_failures, error)  # fmt: skip
         return None
-    delay = 0.0 if recovery and error.startswith("worker lost") else backoff(
-        submission.infra_failures
-    )
+    delay = 0.0 if error.startswith("worker lost") else backoff(submission.infra_failures)
     submission.status = SubmissionStatus.QUEUED
     d = _dispatch_locked(submission, now, countdown=delay, recovery=True)
     _append_log(
