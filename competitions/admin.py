@@ -127,11 +127,23 @@ class SubmissionAdmin(ReadOnlyAdmin):
         "status",
         "hidden",
         "attempts",
+        "infra_failures",
         "created_at",
     )
     list_filter = ("status", "hidden", "competition")
     search_fields = ("competitor__username", "proof_sha256")
-    actions = ["hide", "unhide"]
+    actions = ["hide", "unhide", "requeue"]
+
+    @admin.action(description="Re-queue the selected submissions parked in error (platform faults)")
+    def requeue(self, request, queryset):
+        from verifier import services as verifier_services
+        from verifier import tasks as verifier_tasks
+
+        dispatches = verifier_services.requeue(
+            queryset.values_list("id", flat=True), by=f"staff ({request.user.username})"
+        )
+        verifier_tasks.send_all(dispatches)
+        self.message_user(request, f"{len(dispatches)} submission(s) queued again.")
 
     @admin.action(description="Hide the selected submissions (leaderboard and public pages)")
     def hide(self, request, queryset):

@@ -466,13 +466,18 @@ class SubmissionStatus(models.TextChoices):
     VERIFYING = "verifying", "Verifying"
     VERIFIED = "verified", "Verified"
     REJECTED = "rejected", "Rejected"
+    # The platform could not finish verifying it (lost workers, database, broker, storage,
+    # time limits) within VERIFIER_INFRA_BUDGET tries: parked for staff, who re-queue it
+    # (admin action or `manage.py verifier_requeue`). Never a verdict on the proof.
+    ERROR = "error", "Delayed by the platform"
 
 
 class Submission(models.Model):
     """A proof that the committed model gets ``claimed_count`` test samples right.
 
     Created ``queued``; the verifier app moves it to ``verifying`` and then ``verified`` or
-    ``rejected`` (see competitions.signals.submission_queued).
+    ``rejected`` (see competitions.signals.submission_queued), or to ``error`` when the
+    platform itself kept failing (staff re-queue it; the competitor reads "delayed").
     """
 
     competition = models.ForeignKey(
@@ -507,6 +512,15 @@ class Submission(models.Model):
     verification_worker = models.CharField(max_length=255, blank=True)
     verification_task_id = models.CharField(max_length=255, blank=True)
     last_error = models.TextField(blank=True)
+    # Fault handling (verifier/services.py): tries that ended without a verdict because of
+    # the platform (kept apart from ``attempts``: they never reject), the lease the
+    # verifying worker renews while it works (expired: the worker is dead), and the token
+    # and due time of the one message that should deliver this submission (re-sends replace
+    # it, so a superseded message is a no-op, and nothing is sent twice while queued).
+    infra_failures = models.PositiveIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    dispatch_token = models.CharField(max_length=64, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     # Moderation: a hidden submission leaves the leaderboard and public pages.
     hidden = models.BooleanField(default=False)
@@ -519,6 +533,8 @@ class Submission(models.Model):
             models.Index(fields=["competition", "competitor"]),
             # The verifier's sweep and health queries: unfinished submissions by age.
             models.Index(fields=["status", "updated_at"]),
+            # The sweep's "has the queue moved past this message?" (latest started dispatch).
+            models.Index(fields=["dispatched_at"]),
         ]
         constraints = [
             models.CheckConstraint(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
-from django.conf import settings
 from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 from prometheus_client.core import (
@@ -30,9 +29,10 @@ MEMORY_BUCKETS = tuple(m * MIB for m in (64, 128, 256, 512, 1024, 2048, 4096, 81
 
 
 def verification_queues() -> list[str]:
-    """The broker queues verification tasks go to (both size classes, once each)."""
-    names = [settings.VERIFIER_QUEUE, getattr(settings, "VERIFIER_LARGE_QUEUE", "")]
-    return list(dict.fromkeys(n for n in names if n))
+    """The broker queues verification tasks go to: recovery, small, large (once each)."""
+    from verifier.selectors import verifier_queues
+
+    return verifier_queues()
 
 
 def _histogram(

@@ -61,8 +61,6 @@ def _on_postrun(sender=None, task_id=None, task=None, args=None, retval=None, st
     start, reset = _started.pop(task_id)
     seconds = time.perf_counter() - start
     outcome = retval if state == "SUCCESS" and isinstance(retval, str) else "failed"
-    if state == "RETRY":
-        outcome = "retried"
     request = getattr(task, "request", None)
     delivery = (getattr(request, "delivery_info", None) or {}) if request else {}
     try:

@@ -14,3 +14,11 @@ class VerifierConfig(AppConfig):
         from .receivers import enqueue_on_submission_queued
 
         submission_queued.connect(enqueue_on_submission_queued, dispatch_uid="verifier.enqueue")
+
+        from celery.signals import worker_ready, worker_shutdown
+
+        from . import supervisor
+
+        # Heartbeat and sweep in every worker's main process (verifier/supervisor.py).
+        worker_ready.connect(supervisor.on_worker_ready, dispatch_uid="verifier.supervisor")
+        worker_shutdown.connect(supervisor.on_worker_shutdown, dispatch_uid="verifier.stop")

@@ -20,6 +20,6 @@ def enqueue_on_submission_queued(sender, submission_id: int, **kwargs) -> None:
     try:
         enqueue(submission_id)
     except (kombu.exceptions.OperationalError, OSError, DatabaseError):
-        # The upload itself succeeded; the sweep sends the submission again once it has
-        # waited VERIFIER_QUEUED_TIMEOUT, so a broker outage delays it but loses nothing.
+        # The upload itself succeeded; the sweep sends the submission once its message is
+        # provably lost (VERIFIER_QUEUED_TIMEOUT), so a broker outage delays it, loses nothing.
         log.exception("could not enqueue submission %s; the sweep will re-send it", submission_id)

@@ -21,6 +21,14 @@ def num_samples_of(submission_id: int) -> int | None:
     )
 
 
+def verifier_queues() -> list[str]:
+    """The verifier's broker queues, the order workers serve them: recovery, small, large
+    (the large one only when routing by size is on)."""
+    names = [settings.VERIFIER_RECOVERY_QUEUE, settings.VERIFIER_QUEUE,
+             settings.VERIFIER_LARGE_QUEUE]
+    return [n for i, n in enumerate(names) if n and n not in names[:i]]
+
+
 def broker_queue_length(queue: str) -> int | None:
     """Messages waiting in the broker queue (not counting ones a worker holds), or None
     when the broker cannot say. A queue the broker does not know holds nothing."""
@@ -46,76 +54,135 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _age(now: datetime, then: datetime | None) -> float | None:
+    return None if then is None else round((now - then).total_seconds(), 1)
+
+
 def health(now: datetime | None = None, *, with_broker: bool = True) -> dict[str, Any]:
-    """Queue depth, the oldest queued submission and the last verification per worker."""
+    """What the verifier is doing, from the database's truth and the broker's word:
+
+    - counts per unfinished state, ``error`` included (parked: the platform's faults);
+    - every ``verifying`` claim with its age and its lease: a claim whose lease ran out has
+      lost its worker (``dead_claims``), the sweep takes it over;
+    - the oldest waiting submission, and how many queued rows are due now or waiting out a
+      backoff (one row is one submission: superseded or duplicate messages do not count);
+    - per broker queue the raw message count (which may include superseded messages);
+    - the workers by heartbeat (alive while it is younger than 3 heartbeat intervals),
+      with their last verification.
+    """
+    from .models import WorkerHeartbeat
+
     now = now or timezone.now()
     by_status = dict(
         Submission.objects.filter(
-            status__in=[SubmissionStatus.QUEUED, SubmissionStatus.VERIFYING]
+            status__in=[SubmissionStatus.QUEUED, SubmissionStatus.VERIFYING, SubmissionStatus.ERROR]
         )
         .values_list("status")
         .annotate(n=Count("id"))
         .values_list("status", "n")
     )
+    claims = []
+    for row in (
+        Submission.objects.filter(status=SubmissionStatus.VERIFYING)
+        .order_by("verification_started_at", "id")
+        .values("id", "verification_worker", "verification_started_at", "lease_expires_at",
+                "attempts", "infra_failures")[:100]
+    ):  # fmt: skip
+        lease = row["lease_expires_at"]
+        claims.append(
+            {
+                "id": row["id"],
+                "worker": row["verification_worker"],
+                "age_seconds": _age(now, row["verification_started_at"]),
+                "lease_left_seconds": None if lease is None else round(
+                    (lease - now).total_seconds(), 1),
+                "alive": lease is not None and lease > now,
+                "attempts": row["attempts"],
+                "infra_failures": row["infra_failures"],
+            }
+        )
+    queued = Submission.objects.filter(status=SubmissionStatus.QUEUED)
     oldest = (
-        Submission.objects.filter(status=SubmissionStatus.QUEUED)
-        .order_by("created_at", "id")
-        .values("id", "created_at", "attempts", "competition__slug")
+        queued.order_by("created_at", "id")
+        .values("id", "created_at", "dispatched_at", "attempts", "infra_failures",
+                "competition__slug")
         .first()
-    )
-    workers = []
+    )  # fmt: skip
+    parked = [
+        {
+            "id": row["id"],
+            "competition": row["competition__slug"],
+            "infra_failures": row["infra_failures"],
+            "last_error": row["last_error"],
+            "since": _iso(row["verification_finished_at"]),
+        }
+        for row in Submission.objects.filter(status=SubmissionStatus.ERROR)
+        .order_by("verification_finished_at", "id")
+        .values("id", "competition__slug", "infra_failures", "last_error",
+                "verification_finished_at")[:100]
+    ]  # fmt: skip
+
     finished = Submission.objects.filter(
         status__in=[SubmissionStatus.VERIFIED, SubmissionStatus.REJECTED],
         verification_finished_at__isnull=False,
     ).exclude(verification_worker="")
-    per_worker = (
-        finished.values("verification_worker")
-        .annotate(
+    last_by_worker = {
+        row["verification_worker"]: row
+        for row in finished.values("verification_worker").annotate(
             last=Max("verification_finished_at"),
             verified=Count("id", filter=Q(status=SubmissionStatus.VERIFIED)),
             rejected=Count("id", filter=Q(status=SubmissionStatus.REJECTED)),
         )
-        .order_by("-last")
-    )
-    for row in per_worker:
-        last = (
-            finished.filter(
-                verification_worker=row["verification_worker"],
-                verification_finished_at=row["last"],
-            )
-            .order_by("-id")
-            .values("id", "status", "verification_seconds")
-            .first()
-        )
+    }
+    dead_after = 3 * settings.VERIFIER_HEARTBEAT_INTERVAL
+    workers = []
+    for beat in WorkerHeartbeat.objects.order_by("name"):
+        seen = _age(now, beat.last_seen)
+        done = last_by_worker.get(beat.name, {})
         workers.append(
             {
-                "worker": row["verification_worker"],
-                "last_finished_at": _iso(row["last"]),
-                "seconds_ago": round((now - row["last"]).total_seconds(), 1),
-                "last_submission": last["id"],
-                "last_status": last["status"],
-                "last_seconds": last["verification_seconds"],
-                "verified": row["verified"],
-                "rejected": row["rejected"],
+                "worker": beat.name,
+                "pid": beat.pid,
+                "queues": beat.queues,
+                "alive": seen is not None and seen <= dead_after,
+                "last_seen": _iso(beat.last_seen),
+                "seen_seconds_ago": seen,
+                "started_at": _iso(beat.started_at),
+                "sweeps": beat.sweeps,
+                "verifying": sum(1 for c in claims if c["worker"] == beat.name),
+                "last_finished_at": _iso(done.get("last")),
+                "verified": done.get("verified", 0),
+                "rejected": done.get("rejected", 0),
             }
         )
-    queue = settings.VERIFIER_QUEUE
+    queues = []
+    for name in verifier_queues():
+        queues.append(
+            {"queue": name, "messages": broker_queue_length(name) if with_broker else None}
+        )
     return {
         "now": _iso(now),
         "queued": by_status.get(SubmissionStatus.QUEUED, 0),
+        "queued_due": queued.filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=now))
+        .count(),
+        "queued_backoff": queued.filter(dispatched_at__gt=now).count(),
         "verifying": by_status.get(SubmissionStatus.VERIFYING, 0),
+        "dead_claims": sum(1 for c in claims if not c["alive"]),
+        "error": by_status.get(SubmissionStatus.ERROR, 0),
+        "claims": claims,
         "oldest_queued": None
         if oldest is None
         else {
             "id": oldest["id"],
             "competition": oldest["competition__slug"],
             "created_at": _iso(oldest["created_at"]),
-            "age_seconds": round((now - oldest["created_at"]).total_seconds(), 1),
+            "age_seconds": _age(now, oldest["created_at"]),
+            "dispatched_at": _iso(oldest["dispatched_at"]),
             "attempts": oldest["attempts"],
+            "infra_failures": oldest["infra_failures"],
         },
-        "broker": {
-            "queue": queue,
-            "messages": broker_queue_length(queue) if with_broker else None,
-        },
+        "parked": parked,
+        "broker": {"queues": queues},
         "workers": workers,
+        "workers_alive": sum(1 for w in workers if w["alive"]),
     }

@@ -1,9 +1,10 @@
 """Celery tasks of the verifier: thin wrappers around verifier.services.
 
 ``verify_submission`` is keyed by the submission id and idempotent (services.claim), so
-sending it twice, or the broker delivering it twice, verifies once. It retries with
-exponential backoff only for transient failures — the database or the broker unavailable,
-storage I/O — never for an invalid proof, which services record as a rejection.
+sending it twice, or the broker delivering it twice, verifies once. It has no automatic
+retry: services turn every failure that is not a verdict into a counted platform fault
+and a fresh message (a new dispatch token) to the recovery queue after a backoff, so a
+retry is never mistaken for a takeover and never costs a verdict attempt.
 """
 
 from __future__ import annotations
@@ -13,37 +14,48 @@ import socket
 
 import kombu.exceptions
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
-from . import routing, selectors, services
+from . import selectors, services
 
 log = logging.getLogger(__name__)
 
-# Failures worth trying again later; anything else is either a rejection (handled inside the
-# service) or a bug, which the sweep retries up to VERIFIER_MAX_ATTEMPTS times.
-# FileNotFoundError is an OSError but never reaches here: a missing proof is a rejection.
-TRANSIENT = (OperationalError, InterfaceError, kombu.exceptions.OperationalError, OSError)
 
-
-def enqueue(
-    submission_id: int,
-    *,
-    num_samples: int | None = None,
-    countdown: float | None = None,
-    queue: str | None = None,
-) -> None:
-    """Send ``verify_submission`` with time limits scaled by the competition's size, to
-    ``queue`` or else the queue its expected cost routes it to (routing.queue_for)."""
-    if num_samples is None:
-        num_samples = selectors.num_samples_of(submission_id)
-    soft, hard = services.time_limits(num_samples)
+def send(d: services.Dispatch) -> None:
+    """Send the message a dispatch stands for, with time limits scaled by the competition's
+    size, to the queue its token names: recovery (served before the backlog), or small or
+    large by expected cost (services._dispatch_locked, routing.queue_for)."""
+    soft, hard = services.time_limits(d.num_samples)
     verify_submission.apply_async(
-        (submission_id,),
-        queue=queue or routing.queue_for(submission_id),
+        (d.submission_id,),
+        {"token": d.token},
+        queue=d.queue,
         soft_time_limit=soft,
         time_limit=hard,
-        countdown=countdown,
+        countdown=d.countdown or None,
     )
+
+
+def enqueue(submission_id: int, *, recovery: bool = False) -> bool:
+    """Send ``verify_submission`` for a queued submission under a new dispatch token (any
+    message already on its way becomes a no-op). False if it is not queued."""
+    d = services.dispatch(submission_id, recovery=recovery)
+    if d is None:
+        return False
+    send(d)
+    return True
+
+
+def send_all(dispatches) -> int:
+    """Send each; a broker failure leaves the rest to the sweep (their rows are queued with
+    a due time, so the sweep proves them lost and sends them again)."""
+    sent = 0
+    for d in dispatches:
+        try:
+            send(d)
+            sent += 1
+        except (kombu.exceptions.OperationalError, OSError):
+            log.exception("could not send submission %s; the sweep will", d.submission_id)
+    return sent
 
 
 @shared_task(
@@ -51,43 +63,39 @@ def enqueue(
     name="verifier.tasks.verify_submission",
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=8,
 )
-def verify_submission(self, submission_id: int) -> str:
-    outcome = services.verify_submission(
+def verify_submission(self, submission_id: int, token: str = "") -> str:
+    result = services.verify_submission(
         submission_id,
         worker=self.request.hostname or socket.gethostname(),
         task_id=self.request.id or "",
+        token=token,
     )
-    if outcome == "released":
-        # The attempt hit its soft time limit (perhaps a busy machine): try again a little
-        # later; services rejects it once it is out of attempts.
-        enqueue(submission_id, countdown=30, queue=_queue_of(self.request))
-    return outcome
-
-
-def _queue_of(request) -> str | None:
-    return (request.delivery_info or {}).get("routing_key") or None
+    if result.resend is not None:
+        send_all([result.resend])
+    return result.status
 
 
 def run_sweep() -> services.SweepResult:
-    """Re-send what the sweep found stuck (after its transaction committed)."""
-    result = services.sweep()
-    for submission_id, num_samples in result.resend:
-        enqueue(submission_id, num_samples=num_samples)
+    """Sweep, then send what it found (after its transaction committed). The broker is
+    asked whether the verifier's queues are empty: that proves a queued row's message lost."""
+    depths = [
+        selectors.broker_queue_length(q)
+        for q in selectors.verifier_queues()
+    ]
+    result = services.sweep(queues_empty=all(n == 0 for n in depths))
+    send_all(result.resend)
     return result
 
 
 @shared_task(name="verifier.tasks.sweep_stuck_submissions", ignore_result=True)
 def sweep_stuck_submissions() -> dict[str, int]:
-    """The periodic sweep (Celery beat, settings.CELERY_BEAT_SCHEDULE)."""
+    """The sweep as a task, for deployments that want to trigger it through the broker;
+    every worker already runs it on its own (verifier/supervisor.py)."""
     result = run_sweep()
     return {
         "resent": len(result.resend),
-        "requeued": len(result.requeued),
-        "rejected": len(result.rejected),
+        "taken_over": len(result.taken_over),
+        "lost": len(result.lost),
+        "parked": len(result.parked),
     }

@@ -440,6 +440,12 @@ class SubmissionSerializer(serializers.ModelSerializer):
         source="competition.test_set_num_samples", read_only=True
     )
     accuracy = serializers.SerializerMethodField()
+    status_display = serializers.CharField(
+        source="get_status_display",
+        read_only=True,
+        help_text='The status in words; "error" reads "Delayed by the platform": the site\'s '
+        "own faults kept it from verifying the proof, which is no verdict on it.",
+    )
     proof_url = serializers.SerializerMethodField()
     page_url = serializers.SerializerMethodField()
 
@@ -456,6 +462,7 @@ class SubmissionSerializer(serializers.ModelSerializer):
             "num_samples",
             "accuracy",
             "status",
+            "status_display",
             "attempts",
             "proof_sha256",
             "proof_size",

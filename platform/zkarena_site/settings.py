@@ -25,6 +25,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -436,8 +437,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
-# The queue the verification tasks (and the sweep) go to; workers consume it by default.
+# The queue the verification tasks go to, and the recovery queue for work taken over from a
+# dead worker or retried after a platform fault; workers consume both, recovery listed first
+# (verifier/__init__.py), so recovered work waits for at most one backlog message per slot.
 VERIFIER_QUEUE = env_str("VERIFIER_QUEUE", "verification")
+VERIFIER_RECOVERY_QUEUE = env_str("VERIFIER_RECOVERY_QUEUE", f"{VERIFIER_QUEUE}.recovery")
+# Submissions whose commitment's estimated verification time (cost_verify_seconds, from the
+# architecture and N) exceeds VERIFIER_LARGE_SECONDS go to VERIFIER_LARGE_QUEUE, so small
+# proofs never wait behind them; a worker consumes any of the queues (`-Q`). An empty
+# VERIFIER_LARGE_QUEUE (or a threshold of 0) keeps one queue (verifier/routing.py).
+VERIFIER_LARGE_QUEUE = env_str("VERIFIER_LARGE_QUEUE", f"{VERIFIER_QUEUE}-large")
+VERIFIER_LARGE_SECONDS = float(env_str("VERIFIER_LARGE_SECONDS", "5"))
+if VERIFIER_LARGE_SECONDS < 0:
+    raise ImproperlyConfigured("VERIFIER_LARGE_SECONDS must be 0 (one queue) or more")
 CELERY_TASK_DEFAULT_QUEUE = VERIFIER_QUEUE
 # Whether the submission_queued signal enqueues a verification (off only in test runs that
 # have no worker: see test_settings.py).
@@ -448,16 +460,32 @@ VERIFIER_SOFT_LIMIT_BASE = env_int("VERIFIER_SOFT_LIMIT_BASE", 60)
 VERIFIER_SOFT_LIMIT_PER_SAMPLE = float(env_str("VERIFIER_SOFT_LIMIT_PER_SAMPLE", "0.5"))
 VERIFIER_SOFT_LIMIT_MAX = env_int("VERIFIER_SOFT_LIMIT_MAX", 1800)
 VERIFIER_HARD_LIMIT_GRACE = env_int("VERIFIER_HARD_LIMIT_GRACE", 30)
-# A submission still `verifying` this long after its hard limit has lost its worker.
-VERIFIER_STALE_GRACE = env_int("VERIFIER_STALE_GRACE", 60)
-# A submission `queued` (untouched) this long lost its message (e.g. the broker was down
-# when it was announced): the sweep sends it again.
-VERIFIER_QUEUED_TIMEOUT = env_int("VERIFIER_QUEUED_TIMEOUT", 600)
-# Attempts before a submission that keeps failing (worker lost, time limit, crash) is
-# rejected with the reason. An invalid proof is rejected at its first attempt.
-VERIFIER_MAX_ATTEMPTS = env_int("VERIFIER_MAX_ATTEMPTS", 3)
-VERIFIER_SWEEP_INTERVAL = env_int("VERIFIER_SWEEP_INTERVAL", 300)
+# A verifying worker renews its claim's lease every LEASE/3 seconds; a claim whose lease ran
+# out has lost its worker and the sweep takes it over (one platform fault).
+VERIFIER_LEASE_SECONDS = float(env_str("VERIFIER_LEASE_SECONDS", "30"))
+# Tries that end without a verdict because of the platform (lost worker, database, broker,
+# storage, time limit) before the submission is parked in `error` for staff; retried with
+# exponential backoff BASE·2^k seconds (at most MAX) in between. They never reject.
+VERIFIER_INFRA_BUDGET = env_int("VERIFIER_INFRA_BUDGET", 8)
+VERIFIER_INFRA_BACKOFF_BASE = float(env_str("VERIFIER_INFRA_BACKOFF_BASE", "2"))
+VERIFIER_INFRA_BACKOFF_MAX = float(env_str("VERIFIER_INFRA_BACKOFF_MAX", "300"))
+# A `queued` submission whose message is due longer ago than this may have lost it (broker
+# restart, send failure, a reserved message of a killed worker on Redis); the sweep re-sends
+# it only once that is proven: the queues are empty, or a message sent to the same queue
+# after it has already been started.
+VERIFIER_QUEUED_TIMEOUT = env_int("VERIFIER_QUEUED_TIMEOUT", 60)
+# Every worker's main process runs the sweep this often (one at a time, under a PostgreSQL
+# advisory lock) and beats its heartbeat row; no queue is involved, so a backlog cannot
+# starve it. A worker whose heartbeat is older than 3 intervals is reported dead.
+VERIFIER_SWEEP_INTERVAL = float(env_str("VERIFIER_SWEEP_INTERVAL", "5"))
+VERIFIER_HEARTBEAT_INTERVAL = float(env_str("VERIFIER_HEARTBEAT_INTERVAL", "5"))
 CELERY_TASK_ROUTES = {"verifier.tasks.*": {"queue": VERIFIER_QUEUE}}
+# A worker started without -Q consumes every verifier queue, the recovery queue first.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in dict.fromkeys(q for q in (VERIFIER_RECOVERY_QUEUE, VERIFIER_QUEUE,
+                                          VERIFIER_LARGE_QUEUE) if q)
+)
 CELERY_BEAT_SCHEDULE = {
     # Reveal and proof-deadline e-mails (competitions/tasks.py); each is sent once.
     "timeline-notifications": {
@@ -471,12 +499,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "competitions.tasks.log_due_reveals",
         "schedule": float(env_int("LOG_REVEAL_INTERVAL", 60)),
         "options": {"queue": VERIFIER_QUEUE, "expires": float(env_int("LOG_REVEAL_INTERVAL", 60))},
-    },
-    "verifier-sweep": {
-        "task": "verifier.tasks.sweep_stuck_submissions",
-        "schedule": float(VERIFIER_SWEEP_INTERVAL),
-        # A sweep that could not run before the next one is due is pointless.
-        "options": {"queue": VERIFIER_QUEUE, "expires": float(VERIFIER_SWEEP_INTERVAL)},
     },
 }
 # Redis (and other virtual transports) hand an unacknowledged message to another worker
@@ -492,15 +514,7 @@ if CELERY_VISIBILITY_TIMEOUT <= _LONGEST_TASK:
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 
-# ------------------------------------------------------------------ queues by size, metrics
-# Submissions whose commitment's estimated verification time (cost_verify_seconds, from the
-# architecture and N) exceeds VERIFIER_LARGE_SECONDS go to VERIFIER_LARGE_QUEUE, so small
-# proofs never wait behind them; a worker consumes one queue or both (`-Q`). An empty
-# VERIFIER_LARGE_QUEUE (or a threshold of 0) keeps one queue (verifier/routing.py).
-VERIFIER_LARGE_QUEUE = env_str("VERIFIER_LARGE_QUEUE", f"{VERIFIER_QUEUE}-large")
-VERIFIER_LARGE_SECONDS = float(env_str("VERIFIER_LARGE_SECONDS", "5"))
-if VERIFIER_LARGE_SECONDS < 0:
-    raise ImproperlyConfigured("VERIFIER_LARGE_SECONDS must be 0 (one queue) or more")
+# ------------------------------------------------------------------ metrics
 # Who may read GET /metrics besides staff: client addresses (as the throttles see them,
 # TRUSTED_PROXY_COUNT honoured) in these networks, e.g. the Prometheus server's.
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])

@@ -34,6 +34,11 @@ VERIFIER_ENQUEUE = False
 # long right after taking a submission into `verifying`, so a test can kill it mid-verification
 # (tests/verifier/test_worker.py). The production settings never define this name.
 VERIFIER_TEST_DELAY_SECONDS = float(os.environ.get("ZKARENA_TEST_VERIFY_DELAY") or 0)
+# Test-only fault injection (verifier/services.py, _test_faults): a worker started with
+# ZKARENA_TEST_FAULTS="drop_db,kill,…" terminates its own database connection, or SIGKILLs
+# its pool process, right after the claim of a submission that has had 0, 1, … platform
+# faults. The production settings never define this name.
+VERIFIER_TEST_FAULTS = os.environ.get("ZKARENA_TEST_FAULTS", "")
 
 # Mails stay in django.core.mail.outbox.
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -137,3 +137,13 @@ def wait_for(predicate, timeout: float = 30, what: str = "condition") -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached within {timeout} s")
         time.sleep(0.1)
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker(request) -> Iterable[str]:
+    """Run the test on each broker (tests/verifier/worker.py, broker_urls); a broker that
+    does not answer fails the test, never skips it."""
+    from .worker import broker_urls, using_broker
+
+    with using_broker(broker_urls()[request.param]):
+        yield request.param

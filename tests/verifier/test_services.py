@@ -11,10 +11,8 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files.storage import default_storage
 from django.core.management import call_command
-from django.db import OperationalError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -32,7 +30,7 @@ Status = SubmissionStatus
 
 
 def _run(pk: int, worker: str = "w1@test", task_id: str = "task-1") -> str:
-    return services.verify_submission(pk, worker=worker, task_id=task_id)
+    return services.verify_submission(pk, worker=worker, task_id=task_id).status
 
 
 def test_valid_proof_is_verified_once_and_ranked(arena):
@@ -82,8 +80,6 @@ def _replace_proof_bytes(submission):
 CASES = {
     # name: (how to spoil a valid submission, expected words in the reason line)
     "forged claim": (None, "the proof does not verify"),
-    "proof file changed on storage": (_replace_proof_bytes, "does not match the SHA-256"),
-    "proof file missing": (lambda s: default_storage.delete(s.proof.name), "file is missing"),
     "row claim differs from the file": (
         lambda s: Submission.objects.filter(pk=s.pk).update(claimed_count=GOOD_CORRECT - 2),
         f"the proof file claims {GOOD_CORRECT - 1}, the submission {GOOD_CORRECT - 2}",
@@ -92,19 +88,47 @@ CASES = {
         "other",
         "the proof does not verify: the proof file was made for another commitment",
     ),
-    "test set on storage corrupted": (
-        _corrupt_test_set,
-        "the competition's stored test set does not match its digest",
-    ),
 }
+
+PLATFORM_FAULTS = {
+    # Storage failing is the platform's fault, never the competitor's rejection.
+    "proof file changed on storage": (_replace_proof_bytes, "does not match its upload SHA-256"),
+    "proof file missing": (lambda s: default_storage.delete(s.proof.name), "file is missing"),
+    "test set on storage corrupted": (_corrupt_test_set, "does not match"),
+}
+
+
+@pytest.mark.parametrize("case", PLATFORM_FAULTS)
+def test_storage_faults_are_the_platforms_not_a_rejection(arena, settings, case):
+    settings.VERIFIER_INFRA_BUDGET = 2
+    spoil, words = PLATFORM_FAULTS[case]
+    alice = arena.enter("alice")
+    submission = arena.submit(alice, alice.proof(arena.competition))
+    spoil(submission)
+
+    result = services.verify_submission(submission.pk, worker="w@x", task_id="t1")
+    assert result.status == "retry" and result.resend.recovery
+    assert result.resend.countdown == settings.VERIFIER_INFRA_BACKOFF_BASE
+    submission.refresh_from_db()
+    assert (submission.status, submission.attempts, submission.infra_failures) == (
+        Status.QUEUED, 1, 1,
+    )  # fmt: skip
+    assert submission.dispatch_token == result.resend.token
+    assert "delayed by the platform: storage: " in submission.verification_log
+    assert words in submission.last_error
+    # The second fault spends the budget: parked in error, never rejected.
+    assert _run(submission.pk, task_id="t2") == "parked"
+    submission.refresh_from_db()
+    assert submission.status == Status.ERROR and submission.infra_failures == 2
+    assert "rejected" not in submission.verification_log
+    assert submission.get_status_display() == "Delayed by the platform"
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_every_rejection_has_a_reason_line(arena, case):
     spoil, words = CASES[case]
     alice = arena.enter("alice")
-    # Commitments close at the reveal, which the first proof needs: bob commits before it.
-    bob = arena.enter("bob") if spoil == "other" else None
+    bob = arena.enter("bob")  # before any submission: the reveal then enters the log
     proof = alice.proof(arena.competition, claimed=GOOD_CORRECT - 1)
     if case == "forged claim":
         proof = forged(proof, GOOD_CORRECT)
@@ -148,81 +172,104 @@ def test_claim_rules(queued, settings):
     assert (queued.status, queued.attempts, queued.verification_worker) == (
         Status.VERIFIED, 2, "b@x",
     )  # fmt: skip
-    assert "attempt 1 on a@x did not finish (worker lost); taken over" in queued.verification_log
+    assert "worker lost: attempt 1 on a@x did not finish; taken over" in queued.verification_log
+    assert queued.infra_failures == 1  # the lost attempt is the platform's, not a verdict
 
 
-def test_stale_claim_is_taken_over_then_attempts_run_out(queued, settings):
-    settings.VERIFIER_MAX_ATTEMPTS = 2
+def test_superseded_message_is_a_no_op(queued):
+    first = services.dispatch(queued.pk)
+    second = services.dispatch(queued.pk)
+    assert first.token != second.token
+    assert services.claim(queued.pk, worker="a@x", task_id="t1", token=first.token) is None
+    c = services.claim(queued.pk, worker="a@x", task_id="t2", token=second.token)
+    assert c is not None and c.attempt == 1
+    assert services.dispatch(queued.pk) is None  # not queued any more: nothing to send
+
+
+def test_expired_lease_is_taken_over_then_the_budget_parks_it(queued, settings):
+    settings.VERIFIER_INFRA_BUDGET = 2
     start = timezone.now()
-    stale = services.stale_after(NUM_SAMPLES)
+    lease = timedelta(seconds=settings.VERIFIER_LEASE_SECONDS)
     assert services.claim(queued.pk, worker="a@x", task_id="t1", now=start).attempt == 1
-    assert services.claim(queued.pk, worker="b@x", task_id="t2", now=start + stale / 2) is None
-    later = start + stale
+    assert services.claim(queued.pk, worker="b@x", task_id="t2", now=start + lease / 2) is None
+    later = start + lease
     assert services.claim(queued.pk, worker="b@x", task_id="t2", now=later).attempt == 2
-    # Out of attempts: rejected with the reason, never left verifying.
-    assert services.claim(queued.pk, worker="c@x", task_id="t3", now=later + stale) is None
+    # Out of the platform's budget: parked in error for staff, never rejected.
+    assert services.claim(queued.pk, worker="c@x", task_id="t3", now=later + lease) is None
     queued.refresh_from_db()
-    assert queued.status == Status.REJECTED
-    assert "rejected: verification did not complete in 2 attempts" in queued.verification_log
+    assert queued.status == Status.ERROR and queued.infra_failures == 2
+    assert "rejected" not in queued.verification_log
+    assert "parked for the site's staff" in queued.verification_log
 
 
-def test_sweep_requeues_stale_and_lost_and_rejects_exhausted(arena, settings):
-    settings.VERIFIER_MAX_ATTEMPTS = 2
+def test_sweep_takes_over_dead_claims_and_resends_only_lost_messages(arena, settings):
+    settings.VERIFIER_INFRA_BUDGET = 2
     alice, bob, carol = (arena.enter(n) for n in ("alice", "bob", "carol"))
-    stale_one, exhausted, lost, fresh = (
+    dead, exhausted, lost, waiting = (
         arena.submit(alice, alice.proof(arena.competition)),
         arena.submit(bob, bob.proof(arena.competition)),
         arena.submit(carol, carol.proof(arena.competition)),
         arena.submit(carol, carol.proof(arena.competition, claimed=GOOD_CORRECT - 1)),
     )
     now = timezone.now()
-    long_ago = now - services.stale_after(NUM_SAMPLES) - timedelta(seconds=1)
-    services.claim(stale_one.pk, worker="a@x", task_id="t1", now=long_ago)
+    timeout = timedelta(seconds=settings.VERIFIER_QUEUED_TIMEOUT)
+    long_ago = now - timedelta(seconds=settings.VERIFIER_LEASE_SECONDS + 1)
+    services.claim(dead.pk, worker="a@x", task_id="t1", now=long_ago)
     services.claim(exhausted.pk, worker="a@x", task_id="t2", now=long_ago)
-    Submission.objects.filter(pk=exhausted.pk).update(attempts=2, last_error="boom")
-    Submission.objects.filter(pk=lost.pk).update(
-        updated_at=now - timedelta(seconds=settings.VERIFIER_QUEUED_TIMEOUT + 1)
+    # A recovery-queue message sent after `waiting`'s and started proves nothing about
+    # the verification queue: FIFO holds per queue.
+    Submission.objects.filter(pk=exhausted.pk).update(
+        infra_failures=1,
+        dispatch_token=services.RECOVERY + "y",
+        dispatched_at=now - 2 * timeout + timedelta(seconds=5),
+        verification_started_at=now - 2 * timeout + timedelta(seconds=5),
+    )
+    # Two messages sent long ago and still queued: one before a message that has since
+    # been started (so it is provably lost), one after it (it may still be in the queue).
+    services.dispatch(lost.pk, now=now - 3 * timeout)
+    services.dispatch(waiting.pk, now=now - 2 * timeout + timedelta(seconds=1))
+    Submission.objects.filter(pk=dead.pk).update(
+        dispatch_token=services.MAIN + "x",
+        dispatched_at=now - 2 * timeout,
+        verification_started_at=now - 2 * timeout,
     )
 
     result = services.sweep(now=now)
-    assert sorted(result.resend) == sorted([(stale_one.pk, NUM_SAMPLES), (lost.pk, NUM_SAMPLES)])
-    assert result.requeued == [stale_one.pk] and result.rejected == [exhausted.pk]
+    assert [(d.submission_id, d.recovery, d.countdown) for d in result.resend] == [
+        (dead.pk, True, 0.0), (lost.pk, False, 0.0),
+    ]  # fmt: skip
+    assert (result.taken_over, result.parked, result.lost) == ([dead.pk], [exhausted.pk],
+                                                                [lost.pk])  # fmt: skip
     statuses = dict(Submission.objects.values_list("id", "status"))
     assert statuses == {
-        stale_one.pk: Status.QUEUED,
-        exhausted.pk: Status.REJECTED,
+        dead.pk: Status.QUEUED,
+        exhausted.pk: Status.ERROR,
         lost.pk: Status.QUEUED,
-        fresh.pk: Status.QUEUED,
+        waiting.pk: Status.QUEUED,
     }
-    assert "did not complete in 2 attempts (last error: boom)" in (
-        Submission.objects.get(pk=exhausted.pk).verification_log
-    )
-    # The re-sent one waits a full timeout again before the next re-send.
+    assert Submission.objects.get(pk=lost.pk).dispatch_token == result.resend[1].token
+    # A re-sent message is not re-sent again while it may be queued.
     assert services.sweep(now=now + timedelta(seconds=1)).resend == []
-
-    # The command runs the same sweep and sends what it found.
-    Submission.objects.filter(pk=lost.pk).update(
-        updated_at=now - timedelta(seconds=settings.VERIFIER_QUEUED_TIMEOUT + 1)
-    )
-    out = io.StringIO()
-    with mock.patch.object(tasks, "enqueue") as enqueue:
-        call_command("verifier_sweep", stdout=out)
-    enqueue.assert_called_once_with(lost.pk, num_samples=NUM_SAMPLES)
-    assert "re-sent 1 submission(s)" in out.getvalue()
+    # With the broker's word that its queues are empty, every overdue queued row is lost.
+    later = now + timeout + timedelta(seconds=2)
+    assert {d.submission_id for d in services.sweep(now=later, queues_empty=True).resend} == {
+        dead.pk, lost.pk, waiting.pk,
+    }  # fmt: skip
 
 
-def test_soft_time_limit_releases_then_rejects(queued, settings):
-    settings.VERIFIER_MAX_ATTEMPTS = 2
-    with mock.patch.object(services, "check", side_effect=SoftTimeLimitExceeded()):
-        assert _run(queued.pk, task_id="t1") == "released"
-        queued.refresh_from_db()
-        assert queued.status == Status.QUEUED and "exceeded the time limit" in queued.last_error
-        assert _run(queued.pk, task_id="t2") == "rejected"
+def test_staff_requeue_command_gives_a_fresh_budget(queued, settings):
+    settings.VERIFIER_INFRA_BUDGET = 1
+    c = services.claim(queued.pk, worker="a@x", task_id="t1")
+    assert services.platform_fault(c, "database: gone") is None
     queued.refresh_from_db()
-    assert queued.status == Status.REJECTED and queued.attempts == 2
-    assert "did not complete in 2 attempts (last error: exceeded the time limit" in (
-        queued.verification_log
-    )
+    assert queued.status == Status.ERROR
+    out = io.StringIO()
+    call_command("verifier_requeue", str(queued.pk), "--no-send", stdout=out)
+    assert f"queued again: {queued.pk}" in out.getvalue()
+    queued.refresh_from_db()
+    assert (queued.status, queued.infra_failures) == (Status.QUEUED, 0)
+    assert queued.dispatch_token and "queued again by" in queued.verification_log
+    assert _run(queued.pk, task_id="t2") == "verified"
 
 
 def test_time_limits_scale_with_the_test_set_and_are_capped(settings):
@@ -235,28 +282,31 @@ def test_time_limits_scale_with_the_test_set_and_are_capped(settings):
     assert services.time_limits(10**6) == (1800, 1830)
 
 
-def test_transient_errors_are_retried_invalid_proofs_are_not(arena):
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("needs_postgresql")
+def test_dropped_connection_is_recorded_on_a_fresh_one(arena, settings):
+    """A real dropped connection: the test-only fault terminates this process's own
+    PostgreSQL backend right after the claim; the error is recorded on a fresh connection
+    as a platform fault (not an attempt that rejects), and the next try verifies."""
     alice = arena.enter("alice")
     good = arena.submit(alice, alice.proof(arena.competition))
     bad = arena.submit(alice, forged(alice.proof(arena.competition, GOOD_CORRECT - 1), 18))
-    assert OperationalError in tasks.verify_submission.autoretry_for
     assert tasks.verify_submission.acks_late and tasks.verify_submission.reject_on_worker_lost
+    assert not getattr(tasks.verify_submission, "autoretry_for", ())
 
-    lost = OperationalError("server closed the connection")
-    with (
-        mock.patch.object(services, "check", side_effect=lost),
-        mock.patch.object(tasks.verify_submission, "retry", side_effect=RuntimeError("retry")) as r,
-        pytest.raises(RuntimeError, match="retry"),
-    ):
-        tasks.verify_submission.run(good.pk)
-    r.assert_called_once()
-    assert isinstance(r.call_args.kwargs["exc"], OperationalError)
+    settings.VERIFIER_TEST_FAULTS = "drop_db"
+    result = services.verify_submission(good.pk, worker="w@x", task_id="t1")
+    assert result.status == "retry" and result.resend is not None
     good.refresh_from_db()
-    assert good.status == Status.VERIFYING and "server closed" in good.last_error
-
-    with mock.patch.object(tasks.verify_submission, "retry") as r:
-        assert tasks.verify_submission.run(bad.pk) == "rejected"
-    r.assert_not_called()
+    assert (good.status, good.attempts, good.infra_failures) == (Status.QUEUED, 1, 1)
+    assert good.last_error.startswith("database: ")
+    assert _run(good.pk, task_id="t2") == "verified"
+    # A forged proof hit by the same fault still ends rejected for its real reason.
+    assert _run(bad.pk, task_id="t3") == "retry"
+    assert _run(bad.pk, task_id="t4") == "rejected"
+    bad.refresh_from_db()
+    assert "rejected: the proof does not verify" in bad.verification_log
+    assert bad.infra_failures == 1
 
 
 def test_receiver_enqueues_after_commit_only_when_enabled(
@@ -281,33 +331,50 @@ def test_receiver_enqueues_after_commit_only_when_enabled(
         settings.VERIFIER_QUEUE = "somewhere"
         second = submit(proofs[1])
     send.assert_called_once()
-    assert send.call_args.args == ((second.pk,),)
+    second.refresh_from_db()
+    assert send.call_args.args == ((second.pk,), {"token": second.dispatch_token})
+    assert second.dispatch_token and second.dispatched_at
     soft, hard = services.time_limits(NUM_SAMPLES)
     assert send.call_args.kwargs == {
         "queue": "somewhere", "soft_time_limit": soft, "time_limit": hard, "countdown": None,
     }  # fmt: skip
 
 
-def test_health_command_and_staff_endpoint(arena):
+def test_health_command_and_staff_endpoint(arena, settings):
+    from verifier.models import WorkerHeartbeat
+
     alice = arena.enter("alice")
     first = arena.submit(alice, alice.proof(arena.competition))
     second = arena.submit(alice, alice.proof(arena.competition, claimed=GOOD_CORRECT - 1))
+    third = arena.submit(alice, alice.proof(arena.competition, claimed=GOOD_CORRECT - 2))
     _run(first.pk, worker="w1@host")
+    now = timezone.now()
+    beat = timedelta(seconds=settings.VERIFIER_HEARTBEAT_INTERVAL)
+    WorkerHeartbeat.objects.create(name="w1@host", pid=10, started_at=now, last_seen=now)
+    WorkerHeartbeat.objects.create(name="w2@host", pid=11, started_at=now - 9 * beat,
+                                   last_seen=now - 4 * beat)  # fmt: skip
+    # A claim whose worker died: its lease ran out.
+    services.claim(third.pk, worker="w2@host", task_id="t9",
+                   now=now - timedelta(seconds=settings.VERIFIER_LEASE_SECONDS + 5))  # fmt: skip
 
     out = io.StringIO()
     call_command("verifier_health", "--json", "--no-broker", stdout=out)
     report = json.loads(out.getvalue())
-    assert (report["queued"], report["verifying"]) == (1, 0)
+    assert (report["queued"], report["verifying"], report["dead_claims"]) == (1, 1, 1)
     assert report["oldest_queued"]["id"] == second.pk
     assert report["oldest_queued"]["created_at"] == AFTER.isoformat()
-    [worker] = report["workers"]
-    assert worker["worker"] == "w1@host" and worker["last_submission"] == first.pk
-    assert (worker["verified"], worker["rejected"], worker["last_status"]) == (1, 0, "verified")
+    [claim] = report["claims"]
+    assert claim["id"] == third.pk and not claim["alive"] and claim["age_seconds"] >= 35
+    alive = {w["worker"]: w["alive"] for w in report["workers"]}
+    assert alive == {"w1@host": True, "w2@host": False} and report["workers_alive"] == 1
+    [w1] = [w for w in report["workers"] if w["worker"] == "w1@host"]
+    assert (w1["verified"], w1["rejected"]) == (1, 0)
 
     text = io.StringIO()
     call_command("verifier_health", "--no-broker", stdout=text)
     assert f"oldest queued: submission {second.pk}" in text.getvalue()
-    assert "worker w1@host: last verified submission" in text.getvalue()
+    assert "worker w2@host (pid 11): DEAD" in text.getvalue()
+    assert f"claim: submission {third.pk} on w2@host" in text.getvalue()
 
     client = APIClient()
     assert client.get("/api/verifier/health/").status_code in (401, 403)
@@ -315,24 +382,83 @@ def test_health_command_and_staff_endpoint(arena):
     assert client.get("/api/verifier/health/").status_code == 403
     staff = User.objects.create_user("sam", "sam@example.org", "pw", is_staff=True)
     client.force_authenticate(staff)
-    with mock.patch("verifier.selectors.broker_queue_length", return_value=7):
-        response = client.get("/api/verifier/health/")
+    response = client.get("/api/verifier/health/")
     assert response.status_code == 200
-    assert response.json()["queued"] == 1 and response.json()["broker"]["messages"] == 7
+    assert response.json()["queued"] == 1
+    assert [q["queue"] for q in response.json()["broker"]["queues"]] == [
+        settings.VERIFIER_RECOVERY_QUEUE, settings.VERIFIER_QUEUE,
+    ]  # fmt: skip
 
 
-def test_broker_queue_length_counts_messages(settings):
-    if not settings.CELERY_BROKER_URL.startswith("redis://"):
-        pytest.skip("needs the Redis broker")
+def test_broker_queue_length_counts_messages(broker):
     from tests.verifier.worker import new_queue_name, purge_queue
+    from verifier.selectors import broker_queue_length
 
     queue = new_queue_name()
     try:
         for _ in range(3):
             tasks.verify_submission.apply_async((0,), queue=queue)
-        from verifier.selectors import broker_queue_length
-
         assert broker_queue_length(queue) == 3
         assert broker_queue_length(new_queue_name()) == 0
     finally:
         purge_queue(queue)
+
+
+def test_a_parked_submission_reads_delayed_never_rejected(queued, settings, client, capsys):
+    """What the competitor sees of `error`: the page, the API and the command line's
+    wording all say the platform delayed it; nothing says rejected."""
+    from zkproofs.cli.output import print_submission
+
+    settings.VERIFIER_INFRA_BUDGET = 1
+    c = services.claim(queued.pk, worker="a@x", task_id="t1")
+    services.platform_fault(c, "database: server closed the connection")
+
+    page = client.get(f"/submissions/{queued.pk}/").content.decode()
+    assert "Delayed by the platform" in page and 'id="delayed"' in page
+    assert 'class="badge error" id="status">Delayed by the platform<' in page
+    assert ">Rejected<" not in page and "rejected:" not in page
+    api = APIClient().get(f"/api/submissions/{queued.pk}/").json()
+    assert (api["status"], api["status_display"]) == ("error", "Delayed by the platform")
+    print_submission(api)
+    out = capsys.readouterr().out
+    assert "status delayed by the platform" in out and "not a verdict" in out
+    assert "rejected" not in out
+
+
+def test_admin_action_requeues_parked_submissions_only(arena, settings, client):
+    """Staff re-queue from the admin: the parked one goes back to the recovery queue (a
+    real message on the test broker, purged after), a verified one is left alone."""
+    from tests.verifier.worker import new_queue_name, purge_queue
+    from zkarena_site.celery import app
+
+    settings.VERIFIER_INFRA_BUDGET = 1
+    queue = new_queue_name()
+    settings.VERIFIER_QUEUE, settings.VERIFIER_RECOVERY_QUEUE = queue, f"{queue}.recovery"
+    alice = arena.enter("alice")
+    parked = arena.submit(alice, alice.proof(arena.competition))
+    done = arena.submit(alice, alice.proof(arena.competition, claimed=GOOD_CORRECT - 1))
+    services.platform_fault(services.claim(parked.pk, worker="a@x", task_id="t1"), "storage: x")
+    assert _run(done.pk, task_id="t2") == "verified"
+
+    staff = User.objects.create_user("sam", "sam@example.org", "pw", is_staff=True,
+                                     is_superuser=True)  # fmt: skip
+    client.force_login(staff)
+    try:
+        response = client.post(
+            "/admin/competitions/submission/",
+            {"action": "requeue", "_selected_action": [parked.pk, done.pk]},
+            follow=True,
+        )
+        assert response.status_code == 200
+        assert "1 submission(s) queued again." in response.content.decode()
+        with app.connection_for_read() as conn:
+            channel = conn.channel()
+            assert channel.queue_declare(queue=f"{queue}.recovery", passive=True).message_count == 1
+            channel.close()
+    finally:
+        purge_queue(queue)
+    parked.refresh_from_db()
+    done.refresh_from_db()
+    assert (parked.status, parked.infra_failures) == (Status.QUEUED, 0)
+    assert "queued again by staff (sam)" in parked.verification_log
+    assert done.status == Status.VERIFIED

@@ -10,7 +10,8 @@
 
 What ``running_worker(queue=None, concurrency=1, env=None, name=None, beat=False)`` does:
 
-- starts ``celery -A zkarena_site worker --pool=prefork -Q <queue>`` from the repository root
+- starts ``celery -A zkarena_site worker --pool=prefork -Q <queue>.recovery,<queue>`` from the
+  repository root
   in its own process group, on the test's database (pytest-django's ``test_…`` name, read
   from ``connection.settings_dict``), its broker (``settings.CELERY_BROKER_URL``: Redis under
   ``make test``) and its ``MEDIA_ROOT``, with ``zkarena_site.test_settings``;
@@ -67,6 +68,11 @@ def database_url() -> str:
 
 def new_queue_name() -> str:
     return f"zkarena-test-{uuid.uuid4().hex[:12]}"
+
+
+def recovery_queue_of(queue: str) -> str:
+    """The recovery queue that goes with a verification queue (settings.py's default)."""
+    return f"{queue}.recovery"
 
 
 @dataclass
@@ -139,7 +145,8 @@ def running_worker(
     log_path = workdir / "worker.log"
     command = [
         CELERY, "-A", "zkarena_site", "worker",
-        "--pool=prefork", f"--concurrency={concurrency}", "-Q", queue, "-n", f"{name}@%h",
+        "--pool=prefork", f"--concurrency={concurrency}",
+        "-Q", f"{recovery_queue_of(queue)},{queue}", "-n", f"{name}@%h",
         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
     ]  # fmt: skip
     if beat:
@@ -157,7 +164,11 @@ def running_worker(
     worker = Worker(process, queue, name, log_path)
     try:
         _wait_ready(worker)
-        with override_settings(VERIFIER_ENQUEUE=True, VERIFIER_QUEUE=queue):
+        with override_settings(
+            VERIFIER_ENQUEUE=True,
+            VERIFIER_QUEUE=queue,
+            VERIFIER_RECOVERY_QUEUE=recovery_queue_of(queue),
+        ):
             yield worker
     finally:
         worker.stop()
@@ -177,22 +188,72 @@ def _wait_ready(worker: Worker) -> None:
     raise RuntimeError(f"the worker was not ready within {READY_SECONDS} s:\n{worker.log()}")
 
 
-def purge_queue(queue: str) -> None:
-    """Drop whatever is left in the queue, including (on Redis) messages a killed worker
-    held unacknowledged, which Redis would otherwise hand back to the queue an hour later."""
+def broker_urls() -> dict[str, str]:
+    """The two brokers the fault tests run on: ZKARENA_TEST_REDIS_URL (default: the
+    configured broker if it is Redis, else local Redis DB 0) and ZKARENA_TEST_AMQP_URL
+    (default: local RabbitMQ as guest). Each test uses its own uniquely named queues."""
+    configured = settings.CELERY_BROKER_URL
+    redis = os.environ.get("ZKARENA_TEST_REDIS_URL") or (
+        configured if configured.startswith("redis://") else "redis://127.0.0.1:6379/0"
+    )
+    amqp = os.environ.get("ZKARENA_TEST_AMQP_URL") or "amqp://guest:guest@127.0.0.1:5672//"
+    return {"redis": redis, "rabbitmq": amqp}
+
+
+def _switch_broker(url: str) -> None:
     from zkarena_site.celery import app
 
+    # Only drop the references: kombu keeps its pools in a registry keyed by connection, so
+    # closing one would hand a closed pool to the next user of the same URL.
+    app._pool = None
+    app.amqp._producer_pool = None
+    # Celery prefers CELERY_BROKER_URL from the environment over broker_url; the read and
+    # write URLs come before both.
+    app.conf.broker_read_url = app.conf.broker_write_url = url
+    app.conf.broker_transport_options = (
+        {"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT}
+        if url.startswith("redis://") else {}
+    )
+
+
+@contextlib.contextmanager
+def using_broker(url: str) -> Iterator[None]:
+    """This process and the workers it starts use the broker at ``url`` for the block."""
+    from zkarena_site.celery import app
+
+    old_url, old_options = app.conf.broker_write_url, app.conf.broker_transport_options
+    _switch_broker(url)
+    try:
+        with override_settings(CELERY_BROKER_URL=url):
+            yield
+    finally:
+        _switch_broker(old_url)
+        app.conf.broker_transport_options = old_options
+
+
+def purge_queue(queue: str) -> None:
+    """Drop whatever is left in the queue, including (on Redis) messages a killed worker
+    held unacknowledged, which Redis would otherwise hand back to the queue an hour later;
+    on RabbitMQ the test's queues are deleted."""
+    from zkarena_site.celery import app
+
+    queues = (queue, recovery_queue_of(queue))
     with app.connection_for_write() as conn:
+        amqp = conn.transport.driver_type == "amqp"
+        for q in queues:
+            channel = conn.channel()  # an AMQP error closes its channel: one per queue
+            with contextlib.suppress(Exception):
+                channel.queue_delete(q) if amqp else channel.queue_purge(q)
+            with contextlib.suppress(Exception):
+                channel.close()
         channel = conn.channel()
-        with contextlib.suppress(Exception):
-            channel.queue_purge(queue)
         client = getattr(channel, "client", None)
         if client is not None and hasattr(client, "hscan_iter"):
             unacked_key = getattr(channel, "unacked_key", "unacked")
             index_key = getattr(channel, "unacked_index_key", "unacked_index")
             for tag, payload in list(client.hscan_iter(unacked_key)):
                 with contextlib.suppress(ValueError, TypeError, IndexError):
-                    if json.loads(payload)[2] == queue:  # [message, exchange, routing key]
+                    if json.loads(payload)[2] in queues:  # [message, exchange, routing key]
                         client.hdel(unacked_key, tag)
                         client.zrem(index_key, tag)
         channel.close()

@@ -54,9 +54,19 @@ def table(rows: list[list[str]], header: list[str]) -> None:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
 
 
+def status_text(status: str) -> str:
+    """A submission's status as a competitor should read it: ``error`` is the site's own
+    fault (its staff re-queue it), never a verdict on the proof."""
+    return "delayed by the platform" if status == "error" else status
+
+
 def print_submission(sub: dict) -> None:
     print(f"submission #{sub['id']} in {sub['competition']} by {sub['competitor']}: "
-          f"claims {sub['claimed_count']}/{sub['num_samples']}, status {sub['status']}")
+          f"claims {sub['claimed_count']}/{sub['num_samples']}, "
+          f"status {status_text(sub['status'])}")
+    if sub["status"] == "error":
+        print("  the site could not verify it because of its own faults; this is not a verdict "
+              "on your proof, and the site's staff will re-queue it")
     for line in (sub.get("verification_log") or "").strip().splitlines():
         print(f"  verifier: {line}")
     if sub.get("page_url"):

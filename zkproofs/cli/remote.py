@@ -35,7 +35,7 @@ from .common import (
     write_private,
 )
 from .model import confirm_commit, quantized_model
-from .output import print_submission, table, time_left, utc_text, verify_and_report
+from .output import print_submission, status_text, table, time_left, utc_text, verify_and_report
 from .progress import ProgressBar
 from .transparency import (
     Discrepancy,
@@ -436,10 +436,14 @@ def _wait(site: api.Client, submission_id: int, seconds: float) -> int:
         sub = site.submission(submission_id)
         if sub["status"] != last:
             last = sub["status"]
-            print(f"  status: {last}", flush=True)
+            print(f"  status: {status_text(last)}", flush=True)
         if sub["status"] in ("verified", "rejected"):
             print_submission(sub)
             return EXIT_OK if sub["status"] == "verified" else EXIT_INVALID
+        if sub["status"] == "error":
+            # The platform's fault, not the proof's: a server-side error, not a rejection.
+            print_submission(sub)
+            return EXIT_NETWORK
         if time.monotonic() >= deadline:
             print(f"zkarena: still {sub['status']} after {seconds:.0f} s; check later with "
                   f"`zkarena status {submission_id}`", file=sys.stderr)
@@ -501,7 +505,8 @@ def cmd_status(args) -> int:
         ])
         for sub in subs:
             rows.append([f"#{sub['id']}", comp["slug"], f"#{sub['commitment']}",
-                         f"{sub['claimed_count']}/{sub['num_samples']}", sub["status"],
+                         f"{sub['claimed_count']}/{sub['num_samples']}",
+                         status_text(sub["status"]),
                          utc_text(sub["created_at"])])
     if not commitment_rows:
         print(f"{me['username']} has no commitment or submission yet")
