@@ -123,3 +123,39 @@ def test_routing_settings(arena, settings):
     assert routing.expected_verify_seconds(submission.pk) == pytest.approx(cost)
     assert routing.queue_for(submission.pk) == "large"
     assert routing.queue_for(10**9) == "large"  # unknown: never in the way of small ones
+
+
+@pytest.mark.django_db
+def test_the_token_names_the_queue_so_a_small_proof_overtaking_a_large_one_loses_nothing(
+    arena, settings
+):
+    """The sweep proves a queued row's message lost when a message sent to the SAME queue
+    later has started (FIFO). A small proof overtaking a large one on its own queue must not
+    make the large one look lost (it would be re-sent to the back of its queue, again and
+    again); a small one sent before the started small one is lost."""
+    from datetime import timedelta
+
+    from competitions.models import SubmissionStatus
+    from verifier import services
+
+    large_entry, small_entry = _enter(arena, "lara", _hidden_model()), _enter(arena, "sam")
+    early_entry = _enter(arena, "sue")
+    settings.VERIFIER_QUEUE, settings.VERIFIER_LARGE_QUEUE = "small", "large"
+    settings.VERIFIER_LARGE_SECONDS = (small_entry.record.cost_verify_seconds
+                                       + large_entry.record.cost_verify_seconds) / 2
+    large = arena.submit(large_entry, large_entry.proof(arena.competition))
+    early = arena.submit(early_entry, early_entry.proof(arena.competition))
+    small = arena.submit(small_entry, small_entry.proof(arena.competition))
+    t0 = CREATED + timedelta(days=30)
+    sent = {s.pk: services.dispatch(s.pk, now=t0 + timedelta(seconds=i))
+            for i, s in enumerate((large, early, small))}
+    assert (sent[large.pk].queue, sent[large.pk].token[0]) == ("large", services.LARGE)
+    assert (sent[early.pk].queue, sent[early.pk].token[0]) == ("small", services.MAIN)
+    assert (sent[small.pk].queue, sent[small.pk].token[0]) == ("small", services.MAIN)
+    # The small proof sent last has been started (and finished) by a small-queue worker.
+    Submission.objects.filter(pk=small.pk).update(
+        status=SubmissionStatus.VERIFIED, verification_started_at=t0 + timedelta(seconds=3))
+    later = t0 + timedelta(seconds=settings.VERIFIER_QUEUED_TIMEOUT + 10)
+    result = services.sweep(later)
+    assert result.lost == [early.pk]  # overtaken on its own queue: provably lost
+    assert Submission.objects.get(pk=large.pk).dispatch_token == sent[large.pk].token
