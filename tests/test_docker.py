@@ -45,8 +45,9 @@ def test_roles_run_the_right_programs():
         assert command[:4] == ["celery", "-A", "zkarena_site", "worker"]
         assert "--prefetch-multiplier=1" in command
         queues.append(command[command.index("-Q") + 1])
-    # one worker pool per queue: small proofs never wait behind large ones
-    assert queues == ["verification", "verification-large"]
+    # one worker pool per size, so small proofs never wait behind large ones; the small
+    # proofs' pool serves the recovery queue first
+    assert queues == ["verification.recovery,verification", "verification-large"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "zkarena_site", "beat"]
 
 

@@ -146,7 +146,8 @@ def test_recovery_jumps_the_backlog_and_a_sweep_duplicates_nothing(arena, broker
     try:
         # Queued through the hand-off with no worker yet: a real backlog in the broker.
         with override_settings(VERIFIER_ENQUEUE=True, VERIFIER_QUEUE=queue,
-                               VERIFIER_RECOVERY_QUEUE=f"{queue}.recovery"):  # fmt: skip
+                               VERIFIER_RECOVERY_QUEUE=f"{queue}.recovery",
+                               VERIFIER_LARGE_QUEUE=f"{queue}-large"):  # fmt: skip
             backlog = [arena.submit(owner, p) for owner, p in zip(owners, proofs, strict=True)]
             backlog += [arena.submit(e, forged(e.proof(arena.competition, claimed=15), c))
                         for e in entries for c in (16, 17, 18, 19)]  # fmt: skip
@@ -165,7 +166,7 @@ def test_recovery_jumps_the_backlog_and_a_sweep_duplicates_nothing(arena, broker
             depth = {q["queue"]: q["messages"] for q in selectors.health()["broker"]["queues"]}
             # The backlog's messages and the dead one's first (now superseded: a no-op) in
             # the verification queue, its re-send in the recovery queue; nothing twice.
-            assert depth == {f"{queue}.recovery": 1, queue: BACKLOG}
+            assert depth == {f"{queue}.recovery": 1, queue: BACKLOG, f"{queue}-large": 0}
 
         slow = {**FAST, "ZKARENA_TEST_VERIFY_DELAY": "0.3"}
         with running_worker(queue=queue, env=slow):

@@ -386,7 +386,7 @@ def test_health_command_and_staff_endpoint(arena, settings):
     assert response.status_code == 200
     assert response.json()["queued"] == 1
     assert [q["queue"] for q in response.json()["broker"]["queues"]] == [
-        settings.VERIFIER_RECOVERY_QUEUE, settings.VERIFIER_QUEUE,
+        settings.VERIFIER_RECOVERY_QUEUE, settings.VERIFIER_QUEUE, settings.VERIFIER_LARGE_QUEUE,
     ]  # fmt: skip
 
 

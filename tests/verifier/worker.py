@@ -168,6 +168,7 @@ def running_worker(
             VERIFIER_ENQUEUE=True,
             VERIFIER_QUEUE=queue,
             VERIFIER_RECOVERY_QUEUE=recovery_queue_of(queue),
+            VERIFIER_LARGE_QUEUE=f"{queue}-large",  # as the worker's settings derive it
         ):
             yield worker
     finally:
