@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import re
@@ -278,18 +277,6 @@ def create_competition(
         raise
 
 
-def csv_has_header(path: str) -> bool:
-    """A first row whose label cell is not an integer is a header ("label,x0,x1,…")."""
-    with open(path, "rb") as f:
-        first = f.readline(65536)
-    try:
-        cells = next(csv.reader([first.decode("utf-8-sig")]), [])
-    except (UnicodeDecodeError, csv.Error):
-        return False  # the loader reports what is wrong with the file
-    label = cells[0].strip() if cells else ""
-    return bool(label) and not re.fullmatch(r"[+-]?\d+", label)
-
-
 def _load_test_set(competition: Competition, upload: Upload, expected_sha256: str | None):
     suffix = PurePath(upload.name or "").suffix.lower()
     if suffix not in (".npz", ".csv"):
@@ -314,7 +301,7 @@ def _load_test_set(competition: Competition, upload: Upload, expected_sha256: st
         try:
             if suffix == ".npz":
                 return datasets.load_npz(tmp.name, **declared)
-            return datasets.load_csv(tmp.name, header=csv_has_header(tmp.name), **declared)
+            return datasets.load_csv(tmp.name, header=datasets.csv_has_header(tmp.name), **declared)
         except datasets.DatasetTooLarge as exc:
             raise TooLarge(
                 f"the test set is too large: {exc}", code=ErrorCode.FILE_TOO_LARGE, field="file"

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from django import template
 from django.utils import timezone
 
+from zkproofs.cli.output import duration_text
+
 from .. import markdown as markdown_module
 
 register = template.Library()
@@ -15,21 +17,6 @@ register = template.Library()
 @register.filter
 def markdown(text: str):
     return markdown_module.render(text)
-
-
-def duration_text(seconds: float) -> str:
-    """'3 days 4 h', '5 h 12 min', '7 min', '40 s': the two largest units."""
-    seconds = int(max(0, seconds))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} day{'s' if days != 1 else ''} {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min"
-    return f"{secs} s"
 
 
 @register.filter

@@ -4,7 +4,6 @@ organizer keeps (competition specs, salts, test sets, commitment records, secret
 from __future__ import annotations
 
 import base64
-import csv
 import json
 import os
 import re
@@ -73,22 +72,10 @@ def load_salt(path: str | Path) -> bytes:
     return salt
 
 
-def csv_has_header(path: str) -> bool:
-    """A first row whose label cell is not an integer is a header ("label,x0,x1,…")."""
-    with open(path, "rb") as f:
-        first = f.readline(65536)
-    try:
-        cells = next(csv.reader([first.decode("utf-8-sig")]), [])
-    except (UnicodeDecodeError, csv.Error):
-        return False  # the loader reports what is wrong with the file
-    label = cells[0].strip() if cells else ""
-    return bool(label) and not re.fullmatch(r"[+-]?\d+", label)
-
-
 def load_test_set(path: str):
     try:
         if path.endswith(".csv"):
-            return datasets.load_csv(path, header=csv_has_header(path))
+            return datasets.load_csv(path, header=datasets.csv_has_header(path))
         return datasets.load_npz(path)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None

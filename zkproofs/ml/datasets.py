@@ -26,6 +26,7 @@ import hashlib
 import io
 import math
 import os
+import re
 import secrets
 import struct
 import zipfile
@@ -232,6 +233,18 @@ def save_npz(path: str | os.PathLike[str], x: Any, y: Any) -> None:
     """Write a test set in the form :func:`load_npz` reads (int64, uncompressed)."""
     x, y = validate(x, y)
     np.savez(path, x=x, y=y)
+
+
+def csv_has_header(path: str) -> bool:
+    """A first row whose label cell is not an integer is a header ("label,x0,x1,…")."""
+    with open(path, "rb") as f:
+        first = f.readline(65536)
+    try:
+        cells = next(csv.reader([first.decode("utf-8-sig")]), [])
+    except (UnicodeDecodeError, csv.Error):
+        return False  # the loader reports what is wrong with the file
+    label = cells[0].strip() if cells else ""
+    return bool(label) and not re.fullmatch(r"[+-]?\d+", label)
 
 
 def load_csv(
