@@ -54,13 +54,11 @@ def read_prefix(upload: Upload, n: int) -> bytes:
     return data
 
 
-def hash_upload(
-    upload: Upload, *, limit: int, what: str, field: str, expected_sha256: str | None = None
-) -> tuple[str, int]:
-    """(SHA-256 hex, size) of the upload, read in chunks and refused past ``limit`` bytes;
-    nothing is kept in memory."""
+def _bounded_chunks(upload: Upload, limit: int, what: str, field: str):
+    """The upload's chunks, refused (413) from its declared size, then as soon as more than
+    ``limit`` bytes have been read; an empty upload is refused at the end."""
     _check_declared_size(upload, limit, what, field)
-    h, total = hashlib.sha256(), 0
+    total = 0
     for chunk in upload.chunks():
         total += len(chunk)
         if total > limit:
@@ -69,9 +67,20 @@ def hash_upload(
                 code=ErrorCode.FILE_TOO_LARGE,
                 field=field,
             )
-        h.update(chunk)
+        yield chunk
     if total == 0:
         raise InvalidInput(f"the {what} is empty", code=ErrorCode.EMPTY_FILE, field=field)
+
+
+def hash_upload(
+    upload: Upload, *, limit: int, what: str, field: str, expected_sha256: str | None = None
+) -> tuple[str, int]:
+    """(SHA-256 hex, size) of the upload, read in chunks and refused past ``limit`` bytes;
+    nothing is kept in memory."""
+    h, total = hashlib.sha256(), 0
+    for chunk in _bounded_chunks(upload, limit, what, field):
+        total += len(chunk)
+        h.update(chunk)
     digest = h.hexdigest()
     _check_digest(digest, expected_sha256, what, field)
     return digest, total
@@ -81,20 +90,7 @@ def read_bytes(
     upload: Upload, *, limit: int, what: str, field: str, expected_sha256: str | None = None
 ) -> bytes:
     """The whole upload in memory; refused past ``limit`` bytes, counted as it is read."""
-    _check_declared_size(upload, limit, what, field)
-    parts, total = [], 0
-    for chunk in upload.chunks():
-        total += len(chunk)
-        if total > limit:
-            raise TooLarge(
-                f"the {what} exceeds the limit of {limit} bytes",
-                code=ErrorCode.FILE_TOO_LARGE,
-                field=field,
-            )
-        parts.append(chunk)
-    data = b"".join(parts)
-    if not data:
-        raise InvalidInput(f"the {what} is empty", code=ErrorCode.EMPTY_FILE, field=field)
+    data = b"".join(_bounded_chunks(upload, limit, what, field))
     _check_digest(hashlib.sha256(data).hexdigest(), expected_sha256, what, field)
     return data
 
@@ -106,22 +102,13 @@ def spool_to_tempfile(
 
     The caller closes it; the file is deleted on close.
     """
-    _check_declared_size(upload, limit, what, field)
+    _check_declared_size(upload, limit, what, field)  # before the file is even created
     tmp = tempfile.NamedTemporaryFile(prefix="zkarena-upload-", suffix=".bin")  # noqa: SIM115
     try:
-        h, total = hashlib.sha256(), 0
-        for chunk in upload.chunks():
-            total += len(chunk)
-            if total > limit:
-                raise TooLarge(
-                    f"the {what} exceeds the limit of {limit} bytes",
-                    code=ErrorCode.FILE_TOO_LARGE,
-                    field=field,
-                )
+        h = hashlib.sha256()
+        for chunk in _bounded_chunks(upload, limit, what, field):
             h.update(chunk)
             tmp.write(chunk)
-        if total == 0:
-            raise InvalidInput(f"the {what} is empty", code=ErrorCode.EMPTY_FILE, field=field)
         _check_digest(h.hexdigest(), expected_sha256, what, field)
         tmp.flush()
         return tmp
