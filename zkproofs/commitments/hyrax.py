@@ -109,26 +109,12 @@ class Opening:
     blinds: tuple[int, ...]  # one per live row
 
 
-def commit(
-    params: Params, layout: Layout, values: np.ndarray, rng: ProverRandomness
-) -> tuple[list[Point], Opening]:
-    """Row commitments of the live rows (each with a fresh blind) and the opening."""
-    rows = layout.row_matrix(np.asarray(values, dtype=np.int64))
-    live = layout.live_rows()
-    mask = np.ones(layout.num_rows, dtype=bool)
-    mask[live] = False
-    if rows[mask].any():
-        raise ValueError("a committed vector has values where its layout says zero")
-    blinds = tuple(rng.scalars(len(live)))
-    points = commit_int_rows(params, rows[live], blinds)
-    return points, Opening(layout, rows, blinds)
-
-
 def commit_many(
     params: Params, items: Sequence[tuple[Layout, np.ndarray]], rng: ProverRandomness
 ) -> list[tuple[list[Point], Opening]]:
-    """``commit`` for several vectors, blinds drawn in the same order (vector by vector),
-    the row commitments computed together (in parallel where the backend can)."""
+    """Row commitments of each vector's live rows, each with a fresh blind (drawn vector by
+    vector, row by row), and the openings; the commitments of all vectors are computed
+    together (in parallel where the backend can)."""
     prepared = []
     for layout, values in items:
         rows = layout.row_matrix(np.asarray(values, dtype=np.int64))
