@@ -259,3 +259,22 @@ def test_conv_witness_breaking_one_relation_is_rejected(change):
     writer, cw = case.prove(tamper=tamper)
     with pytest.raises(ProofError):
         case.verify(writer.bytes(), cw)
+
+
+def test_both_backends_give_the_same_bytes_on_a_cnn_and_cross_verify():
+    """Convolution, max and average pooling on the pure-Python backend: the same proof bytes
+    as arkworks, and each backend's verifier accepts the other's proof."""
+    from zkproofs.params import get_wide_params
+
+    arch = Architecture((1, 4, 4), (0, 3), (conv(1, 2, 3, 1, 1, wb=3, bb=6), MaxPool2d(2, 2),
+                                            AvgPool2d(2, 1), *head(2, 2)))
+    case = make_case(41, arch, 2)
+    native, cw = case.prove()
+    case.backend = "reference"
+    reference, cw_ref = case.prove()
+    assert native.bytes() == reference.bytes()
+    assert [c.to_compressed_bytes() for c in cw.rows] == [
+        get_wide_params("reference").backend.encode(p) for p in cw_ref.rows]
+    case.verify(native.bytes(), cw_ref, backend="reference")
+    case.backend = "native"
+    case.verify(reference.bytes(), cw)
