@@ -425,6 +425,24 @@ def test_a_parked_submission_reads_delayed_never_rejected(queued, settings, clie
     assert "rejected" not in out
 
 
+@pytest.mark.django_db(transaction=True)
+def test_status_wait_exits_3_for_a_parked_submission(queued, settings, live_server, tmp_path,
+                                                     monkeypatch):
+    """`zkarena status N --wait` against a live site: a submission parked by platform faults
+    ends the wait with exit 3 (the platform's fault, as for a network error), never 1 (a
+    rejection), and says "delayed by the platform"."""
+    from tests.zkproofs.cli_helpers import run_cli
+
+    monkeypatch.setenv("ZKARENA_CONFIG", str(tmp_path / "config.json"))
+    settings.VERIFIER_INFRA_BUDGET = 1
+    c = services.claim(queued.pk, worker="a@x", task_id="t1")
+    services.platform_fault(c, "database: server closed the connection")
+    assert Submission.objects.get(pk=queued.pk).status == SubmissionStatus.ERROR
+    res = run_cli("status", queued.pk, "--wait", "30", "--url", live_server.url)
+    assert res.rc == 3, res
+    assert "delayed by the platform" in res.out and "rejected" not in res.out
+
+
 def test_admin_action_requeues_parked_submissions_only(arena, settings, client):
     """Staff re-queue from the admin: the parked one goes back to the recovery queue (a
     real message on the test broker, purged after), a verified one is left alone."""
