@@ -232,14 +232,16 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--competition", help="SLUG (default: the competition of the "
                         "commitment the proof names, if it was made on this machine)")
     submit.add_argument("--wait", type=float, metavar="SECONDS",
-                        help="wait for the verifier's verdict (exit 1 if rejected)")
+                        help="wait for the verifier's verdict (exit 1 if rejected; 3 if out of "
+                             "time or delayed by the platform)")
     site_options(submit, url=False)
     submit.set_defaults(func=cmd_submit)
 
     status = sub.add_parser("status", help="a submission's verification status, or all yours")
     status.add_argument("submission_id", nargs="?", type=int, metavar="SUBMISSION_ID")
     status.add_argument("--wait", type=float, metavar="SECONDS",
-                        help="wait for the verdict (exit 1 if rejected, 3 if out of time)")
+                        help="wait for the verdict (exit 1 if rejected; 3 if out of time "
+                             "or delayed by the platform)")
     site_options(status)
     status.set_defaults(func=cmd_status)
 

@@ -429,7 +429,8 @@ def prove_remote(args) -> int:
 
 
 def _wait(site: api.Client, submission_id: int, seconds: float) -> int:
-    """Poll until the verifier has decided: 0 verified, 1 rejected, 3 out of time."""
+    """Poll until the verifier has decided: 0 verified, 1 rejected, 3 out of time or parked
+    by platform faults (`error`: delayed, not a verdict)."""
     deadline = time.monotonic() + seconds
     last = None
     while True:
