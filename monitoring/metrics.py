@@ -1,7 +1,8 @@
 """The series of GET /metrics, computed at scrape time from PostgreSQL and the broker.
 
 Nothing is kept in a process: a scrape of any web process sees the whole platform, and
-counters survive restarts (they are counts of rows). The list of series, with their
+counters survive restarts (they are counts of rows). The web processes' own request
+series come from monitoring/web.py. The list of series, with their
 meaning, is in docs/operations.md ("Metrics"); tests/test_metrics.py checks it.
 """
 
@@ -142,8 +143,11 @@ def exposition(
     text format, or OpenMetrics), and that format's content type."""
     from prometheus_client.exposition import choose_encoder
 
+    from . import web
+
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PlatformCollector(now, queue_length))
+    web.register(registry)
     encoder, content_type = choose_encoder(accept)
     return encoder(registry), content_type
 

@@ -38,7 +38,12 @@ def test_services_and_health_checks():
 
 def test_roles_run_the_right_programs():
     services = _compose()["services"]
-    assert services["web"]["command"][0] == "gunicorn"
+    web = services["web"]
+    assert web["command"][:3] == ["gunicorn", "-c", "python:zkarena_site.gunicorn_conf"]
+    # the web processes add up their request metrics in a per-host tmpfs (docs/operations.md)
+    folder = web["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+    assert any(t.split(":")[0] == folder for t in web["tmpfs"])
+    assert "SECRET_KEY" in web["environment"]  # the shared environment is merged, not replaced
     queues = []
     for name in WORKERS:
         command = services[name]["command"]

@@ -105,6 +105,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Counts and times every request, refusals by the middleware below included (/metrics).
+    "monitoring.web.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Refuses oversized bodies from Content-Length alone, before anything is parsed.
     "competitions.middleware.RequestSizeLimitMiddleware",

@@ -47,6 +47,11 @@ def test_metrics_after_a_verification(arena):
         submission = arena.submit(alice, proof)
         wait_for_final([submission.pk])
         wait_for(lambda: VerificationRun.objects.exists(), what="the worker's metrics row")
+        key = ("zkarena_http_requests_total",
+               (("method", "GET"), ("route", "/api/receipt-key/"), ("status", "2xx")))
+        before = samples(Client().get("/metrics").content.decode()).get(key, 0)
+        for _ in range(3):
+            assert Client().get("/api/receipt-key/").status_code == 200
         response = Client().get("/metrics")  # from 127.0.0.1, in the default networks
         queue = worker.queue
     assert response.status_code == 200, response.content
@@ -78,6 +83,9 @@ def test_metrics_after_a_verification(arena):
     assert run.peak_memory_bytes > 32 * 1024 * 1024
     assert got[("zkarena_verification_peak_memory_bytes_count", ())] == 1
     assert got[("zkarena_verification_peak_memory_bytes_bucket", (("le", "+Inf"),))] == 1
+    # The web side: the three requests above, by their route, not their path.
+    assert got[key] == before + 3
+    assert got[("zkarena_http_request_seconds_count", (("route", "/api/receipt-key/"),))] >= 3
     submission.refresh_from_db()
     assert submission.proven_count == GOOD_CORRECT
 
@@ -107,3 +115,70 @@ def test_metrics_refuse_anonymous_requests_from_outside(arena, settings):
     settings.METRICS_ALLOWED_NETWORKS = ["203.0.113.0/24"]
     assert outside.get("/metrics").status_code == 200
     assert Client(REMOTE_ADDR="127.0.0.1").get("/metrics").status_code == 403
+
+
+def test_gunicorn_workers_add_up_their_request_counts(tmp_path):
+    """Two gunicorn worker processes with PROMETHEUS_MULTIPROC_DIR (the documented set-up):
+    a scrape of either reports every request the host answered, whichever process served
+    it, and the directory is emptied when gunicorn starts."""
+    import http.client
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from .worker import database_url
+
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    (folder / "counter_stale.db").write_bytes(b"left by a previous run")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    repo = Path(BASE_DIR)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "zkarena_site.test_settings",
+           "DATABASE_URL": database_url(), "PROMETHEUS_MULTIPROC_DIR": str(folder),
+           "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2",
+           "PYTHONPATH": os.pathsep.join([str(repo / "platform"), str(repo)])}
+    server = subprocess.Popen(  # noqa: S603
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:zkarena_site.gunicorn_conf",
+         "zkarena_site.wsgi:application"],
+        cwd=repo, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+
+    def get(path: str) -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("GET", path)  # a new connection each time: either worker may take it
+            response = conn.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            conn.close()
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                get("/api/receipt-key/")
+                break
+            except OSError:
+                assert server.poll() is None, "gunicorn exited"
+                assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
+                time.sleep(0.2)
+        assert not (folder / "counter_stale.db").exists()
+        for _ in range(20):
+            assert get("/api/receipt-key/")[0] == 200
+        status, body = get("/metrics")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    assert status == 200, body
+    got = samples(body)
+    key = ("zkarena_http_requests_total",
+           (("method", "GET"), ("route", "/api/receipt-key/"), ("status", "2xx")))
+    assert got[key] == 21  # the readiness probe and the twenty
+    assert any(folder.glob("counter_*.db")), "no per-process files: not in multiprocess mode"
