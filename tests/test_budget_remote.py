@@ -14,8 +14,8 @@ from django.utils import timezone
 from competitions.models import Competition
 from competitions.services import competitions as competition_service
 from tests.competitions.helpers import competition_input, npz_bytes, upload
-from tests.test_client_flow import login
-from tests.test_commit_remote import _isolated, key_files, people  # noqa: F401 - fixtures
+from tests.test_client_flow import _isolated, login, people  # noqa: F401 - fixtures
+from tests.test_commit_remote import key_files
 from tests.zkproofs.cli_helpers import run_cli
 from tests.zkproofs.test_budget import _crafted_onnx
 from zkproofs.competition import Budget

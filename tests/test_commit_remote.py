@@ -10,38 +10,20 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-import pytest
-from django.core.cache import cache
 from onnx import helper
 
-from competitions.models import User
-from tests.test_client_flow import (
+from tests.test_client_flow import (  # noqa: F401 - _isolated and people are fixtures
     PASSWORD,
+    _isolated,
     calibration,
     identity_onnx,
     login,
     new_competition,
+    people,
     reveal_now,
 )
 from tests.zkproofs.cli_helpers import run_cli
 from tests.zkproofs.ml.helpers import graph_model, init
-
-
-@pytest.fixture(autouse=True)
-def _isolated(settings, tmp_path, monkeypatch):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    monkeypatch.setenv("ZKARENA_CONFIG", str(tmp_path / "home" / "config.json"))
-    monkeypatch.setenv("ZKARENA_PASSWORD", PASSWORD)
-    cache.clear()  # throttle counters outlive a test
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def people(transactional_db):
-    organizer = User.objects.create_user("olga", "olga@example.org", "pw-olga", is_organizer=True)
-    alice = User.objects.create_user("alice", "alice@example.org", PASSWORD)
-    return organizer, alice
 
 
 def key_files() -> list[Path]:
@@ -65,7 +47,7 @@ def random_dense_onnx(path: Path, *, hidden: int | None = None) -> Path:
     return path
 
 
-def test_dry_run_needs_no_login_and_registers_nothing(live_server, people, tmp_path):
+def test_dry_run_needs_no_login_and_registers_nothing(live_server, people, tmp_path):  # noqa: F811
     organizer, _ = people
     comp = new_competition(organizer, reveal_in=timedelta(minutes=10))
     model, cal = identity_onnx(tmp_path / "model.onnx"), calibration(tmp_path / "cal.npz")
@@ -82,7 +64,9 @@ def test_dry_run_needs_no_login_and_registers_nothing(live_server, people, tmp_p
     assert res.rc == 0 and "note: tiny takes commitments until the reveal" in res.err, res
 
 
-def test_a_disagreeing_model_uses_no_slot_unless_confirmed(live_server, people, tmp_path):
+def test_a_disagreeing_model_uses_no_slot_unless_confirmed(
+    live_server, people, tmp_path  # noqa: F811
+):
     organizer, alice = people
     comp = new_competition(organizer, reveal_in=timedelta(minutes=10))
     assert login(live_server.url).rc == 0
@@ -100,7 +84,7 @@ def test_a_disagreeing_model_uses_no_slot_unless_confirmed(live_server, people, 
     assert "2-bit weights" in res.out
 
 
-def test_model_limits_are_checked_before_uploading(live_server, people, tmp_path):
+def test_model_limits_are_checked_before_uploading(live_server, people, tmp_path):  # noqa: F811
     organizer, _ = people
     comp = new_competition(organizer, reveal_in=timedelta(minutes=10))  # max 100 parameters
     assert login(live_server.url).rc == 0

@@ -27,7 +27,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 from django.db import connection, connections
 from django.utils import timezone
 
@@ -57,7 +56,12 @@ from tests.competitions.helpers import (
     stored_files,
     upload,
 )
-from tests.test_client_flow import PASSWORD, calibration, identity_onnx
+from tests.test_client_flow import (  # noqa: F401 - _isolated is an autouse fixture
+    PASSWORD,
+    _isolated,
+    calibration,
+    identity_onnx,
+)
 from tests.zkproofs.cli_helpers import run_cli
 from zkproofs import client as api
 from zkproofs import commitlog, merkle, timestamps
@@ -66,16 +70,6 @@ from zkproofs.receipts import Receipt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 UNDER_CI = os.environ.get("CI", "").lower() == "true"
-
-
-@pytest.fixture(autouse=True)
-def _isolated(settings, tmp_path, monkeypatch):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    monkeypatch.setenv("ZKARENA_CONFIG", str(tmp_path / "home" / "config.json"))
-    monkeypatch.setenv("ZKARENA_PASSWORD", PASSWORD)
-    cache.clear()
-    yield
-    cache.clear()
 
 
 class SiteClock:

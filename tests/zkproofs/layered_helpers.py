@@ -94,3 +94,14 @@ def make_case(seed: int, arch: Architecture, n: int, *, labels="predicted") -> C
     if labels == "random":
         y = rng.integers(0, arch.num_classes, n)
     return Case(arch, model, x, y, evaluate.count_correct(model, x, y))
+
+
+def prove_cases(cases: dict[str, tuple[Architecture, int]], first_seed: int) -> dict:
+    """name → (case, its honest proof writer, C_W), one proof per case (seeds from
+    ``first_seed`` on, in order)."""
+    out = {}
+    for i, (name, (arch, n)) in enumerate(cases.items()):
+        case = make_case(first_seed + i, arch, n)
+        writer, cw = case.prove()
+        out[name] = (case, writer, cw)
+    return out

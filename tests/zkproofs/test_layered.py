@@ -20,7 +20,7 @@ from zkproofs.params import get_params, get_wide_params
 from zkproofs.rng import ProverRandomness
 from zkproofs.weights import commit_weights
 
-from .layered_helpers import BINDING, STATEMENT, make_case, mlp
+from .layered_helpers import BINDING, STATEMENT, make_case, mlp, prove_cases
 
 CASES = {
     "logistic": (mlp(6, [], 3), 9),
@@ -42,12 +42,7 @@ CASES = {
 @pytest.fixture(scope="module")
 def proven():
     """One honest proof per case (shared by the tests below)."""
-    out = {}
-    for i, (name, (arch, n)) in enumerate(CASES.items()):
-        case = make_case(100 + i, arch, n)
-        writer, cw = case.prove()
-        out[name] = (case, writer, cw)
-    return out
+    return prove_cases(CASES, 100)
 
 
 @pytest.mark.parametrize("name", list(CASES))

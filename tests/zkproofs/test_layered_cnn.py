@@ -24,7 +24,7 @@ from zkproofs.ml.architecture import (
     Reshape,
 )
 
-from .layered_helpers import make_case
+from .layered_helpers import make_case, prove_cases
 from .test_layered import _mutate
 
 
@@ -60,12 +60,7 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def proven():
-    out = {}
-    for i, (name, arch) in enumerate(CASES.items()):
-        case = make_case(300 + i, arch, 9)
-        writer, cw = case.prove()
-        out[name] = (case, writer, cw)
-    return out
+    return prove_cases({name: (arch, 9) for name, arch in CASES.items()}, 300)
 
 
 @pytest.mark.parametrize("name", list(CASES))
