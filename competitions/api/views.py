@@ -53,6 +53,16 @@ def _competition(request, slug: str) -> Competition:
     return get_object_or_404(selectors.competitions_visible_to(request.user), slug=slug)
 
 
+class InCompetition:
+    """A view under /api/competitions/<slug>/…: ``self.competition`` is that competition,
+    looked up (404 for a draft its viewer may not see) after authentication and
+    permissions, before the handler runs."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.competition = _competition(request, kwargs["slug"])
+
+
 def _content_length(request) -> int | None:
     try:
         return int(request.META.get("CONTENT_LENGTH") or "")
@@ -252,7 +262,7 @@ class TestSetDataView(APIView):
         )
 
 
-class CommitmentListView(generics.ListAPIView):
+class CommitmentListView(InCompetition, generics.ListAPIView):
     """GET: the competition's commitments (public: they reveal nothing about the weights;
     `?mine=1` for your own). POST: register a commitment before the reveal."""
 
@@ -272,10 +282,6 @@ class CommitmentListView(generics.ListAPIView):
                 else qs.none()
             )
         return qs
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        self.competition = _competition(request, kwargs["slug"])
 
     @extend_schema(parameters=[s.MineFilterSerializer])
     def get(self, request, *args, **kwargs):
@@ -303,17 +309,13 @@ class CommitmentListView(generics.ListAPIView):
         return Response(out.data, status=status.HTTP_201_CREATED)
 
 
-class SubmissionListView(generics.ListAPIView):
+class SubmissionListView(InCompetition, generics.ListAPIView):
     """GET: the competition's submissions you may see (`?mine=1`, `?status=`). POST: submit
     a proof for one of your commitments, between the reveal and the proof deadline."""
 
     serializer_class = s.SubmissionSerializer
     parser_classes = [MultiPartParser, FormParser]
     throttle_classes = WRITE_THROTTLES
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        self.competition = _competition(request, kwargs["slug"])
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -395,7 +397,7 @@ class SubmissionProofView(APIView):
         return response
 
 
-class DataFileListView(generics.ListAPIView):
+class DataFileListView(InCompetition, generics.ListAPIView):
     """GET: the competition's training-data files (public once the competition is). POST
     (its organizer): publish one, at most MAX_DATA_FILE_BYTES, MAX_DATA_FILES per
     competition, under a name not used yet."""
@@ -403,10 +405,6 @@ class DataFileListView(generics.ListAPIView):
     serializer_class = s.DataFileSerializer
     parser_classes = [MultiPartParser, FormParser]
     throttle_classes = WRITE_THROTTLES
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        self.competition = _competition(request, kwargs["slug"])
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
